@@ -1,0 +1,96 @@
+"""The on-disk format of a bucket: a sequence of frames.
+
+A frame is a 16-byte header (data length, record count, little-endian u64),
+the records' bytes, then their 64-bit keys. Keys travel with the records so
+that later passes never recompute offsets. A long record is a frame of one
+record whose header is patched after its bytes have streamed through.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .errors import describe_os_error
+from .rawio import writev_all
+
+HEADER = struct.Struct("<QQ")
+COPY_CHUNK = 1 << 20
+READ_BUFFER = 64 << 10
+
+
+def frame_buffers(datas: list, keys: list[np.ndarray]) -> list:
+    """Buffers of one frame holding the records ``datas`` with keys ``keys``."""
+    nbytes = sum(map(len, datas))
+    nrecords = sum(map(len, keys))
+    return [HEADER.pack(nbytes, nrecords), *datas, *keys]
+
+
+def write_long(fd: int, key: int, pieces: Iterable[bytes]) -> int:
+    """Append a one-record frame streamed from ``pieces``; return the record's length."""
+    at = os.lseek(fd, 0, os.SEEK_CUR)
+    writev_all(fd, [HEADER.pack(0, 1)])
+    length = 0
+    for piece in pieces:
+        length += writev_all(fd, [piece])
+    writev_all(fd, [np.array([key], dtype=np.uint64)])
+    os.pwrite(fd, HEADER.pack(length, 1), at)
+    return length
+
+
+@dataclass(slots=True)
+class LongFrame:
+    """A one-record frame too big to load; ``pieces`` streams its bytes."""
+
+    key: int
+    length: int
+    pieces: Iterator[bytes]
+
+
+def _read_exact(f, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise OSError(0, f"bucket file truncated (wanted {n} bytes, got {len(data)})")
+    return data
+
+
+def _stream(f, n: int) -> Iterator[bytes]:
+    while n:
+        chunk = _read_exact(f, min(n, COPY_CHUNK))
+        n -= len(chunk)
+        yield chunk
+
+
+def read_frames(path: str, max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    """Frames of a bucket file: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes."""
+    try:
+        yield from _frames(path, max_frame)
+    except OSError as err:
+        raise describe_os_error(f"cannot read temporary file '{path}'", err) from None
+
+
+def _frames(path: str, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    with open(path, "rb", buffering=READ_BUFFER) as f:
+        while True:
+            header = f.read(HEADER.size)
+            if not header:
+                return
+            nbytes, nrecords = HEADER.unpack(header)
+            if nbytes > max_frame and nrecords == 1:
+                keypos = f.tell() + nbytes
+                f.seek(keypos)
+                key = int(np.frombuffer(_read_exact(f, 8), dtype=np.uint64)[0])
+                f.seek(keypos - nbytes)
+                frame = LongFrame(key, nbytes, _stream(f, nbytes))
+                yield frame
+                for _ in frame.pieces:  # skip whatever the consumer left
+                    pass
+                f.seek(8, os.SEEK_CUR)
+                continue
+            data = _read_exact(f, nbytes)
+            keys = np.frombuffer(_read_exact(f, 8 * nrecords), dtype=np.uint64)
+            yield data, keys

@@ -1,0 +1,123 @@
+"""The ``shuffle-big`` command: parse, validate, report. The work is in ``shuffle``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+from . import __version__
+from .errors import ShuffleError
+from .plan import MIN_MEMORY
+from .engine import shuffle
+from .sizes import default_memory, format_size, parse_size
+
+EPILOG = """\b
+Examples:
+  shuffle-big corpus.txt > shuffled.txt
+  shuffle-big -m 4G --seed 42 a.jsonl b.jsonl -o train.jsonl
+  zcat big.txt.gz | shuffle-big -m 512M | head -n 1000
+  shuffle-big -o data.txt data.txt          # in place, atomically
+
+\b
+How it works: input that fits in --memory is shuffled in memory. Larger
+input is scattered into temporary bucket files by a random key (pass 1),
+then each bucket is ordered in memory and appended to the output (pass 2).
+Every permutation is equally likely; with --seed the output is identical
+whatever --memory is. Temporary space needed: about the input size (plus
+8 bytes per line), in -T DIR.
+"""
+
+
+class Terminated(Exception):
+    """Raised by the SIGTERM/SIGHUP handler so that cleanup runs before exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
+def _die_by(signum: int) -> None:
+    """Exit the way an unhandled signal would, so shells see the usual status."""
+    sys.stderr.flush()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)
+
+
+class SizeType(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            n = parse_size(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        if n < MIN_MEMORY:
+            self.fail(f"'{value}' is too small; the minimum is {format_size(MIN_MEMORY)}", param, ctx)
+        return n
+
+
+@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input).")
+@click.option(
+    "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
+    help="Memory budget for the whole process: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
+@click.option("-T", "--temp-dir", metavar="DIR", default=None, help="Directory for temporary buckets. [default: $TMPDIR or /tmp]")
+@click.option("--progress/--no-progress", default=None, help="Show progress bars on stderr. [default: when stderr is a terminal]")
+@click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
+def main(files, output, memory, seed, temp_dir, progress, verbose, quiet):
+    """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
+    --memory of RAM however large the input.
+
+    With no FILE, or when FILE is -, read standard input. Several FILEs are
+    shuffled together as one input. Lines are bytes: any encoding, CRLF and
+    NUL pass through unchanged; a last line without a newline gets one.
+    """
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_terminated)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if quiet:
+        progress = verbose = False
+    try:
+        result = shuffle(
+            list(files) or ["-"], output,
+            memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
+        )
+    except ShuffleError as err:
+        click.echo(f"shuffle-big: {err}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, like a C tool killed by SIGPIPE.
+        _die_by(signal.SIGPIPE)
+    except KeyboardInterrupt:
+        _die_by(signal.SIGINT)
+    except Terminated as t:
+        _die_by(t.signum)
+    except MemoryError:
+        click.echo("shuffle-big: out of memory: try a smaller --memory", err=True)
+        sys.exit(1)
+    except OSError as err:
+        where = f"'{err.filename}'" if err.filename else "I/O"
+        click.echo(f"shuffle-big: {where}: {err.strerror or err}", err=True)
+        sys.exit(1)
+    if verbose:
+        how = "in memory" if result.in_memory else f"{result.passes} passes, {result.buckets} bucket files"
+        click.echo(
+            f"shuffle-big: seed {result.seed}: {result.records} lines, {format_size(result.bytes)}, {how}",
+            err=True,
+        )

@@ -1,0 +1,93 @@
+"""Turning a memory budget into sizes: blocks, buffers, bucket counts.
+
+All functions here are pure arithmetic so that tests can check them directly.
+
+Where the memory goes (measured on CPython 3.11, 64-bit):
+- a held record costs its bytes plus an 8-byte key;
+- working on a block of ``c`` bytes (split into ``bytes`` objects, reorder,
+  join) costs up to ~130 bytes per record, so ~130*c for a block of empty
+  lines, the worst case;
+- ordering a piece of ``r`` records of mean length ``L`` costs about
+  ``r * (2L + 80)`` bytes (a Python ``bytes`` is 33 bytes plus its data, plus
+  pointers in the list and the tuple, plus the joined output).
+The budget is split so that held data plus working sets stay inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_MEMORY = 1 << 20
+WORK_PER_BLOCK_BYTE = 130  # worst case: a block made of empty lines
+MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall
+
+
+def clamp(x: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, x))
+
+
+def ceil_log2(x: float) -> int:
+    """Smallest b >= 0 with 2**b >= x."""
+    b = 0
+    while (1 << b) < x:
+        b += 1
+    return b
+
+
+def floor_log2(x: int) -> int:
+    """Largest b >= 0 with 2**b <= x (x >= 1)."""
+    return max(x, 1).bit_length() - 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    budget: int
+    block_size: int  # bytes read per block
+    long_threshold: int  # a record longer than this streams instead of being held
+    capacity: int  # held data + 8 bytes/record allowed in memory at once
+    write_buffer: int  # bytes of scattered records buffered before writing bucket files
+    records_per_piece: int  # records ordered together in one cache-sized piece
+    bytes_per_piece: int
+    max_buckets: int  # file buckets open at once (open-file limit)
+
+    def cost(self, nbytes: int, nrecords: int) -> int:
+        """Memory needed to hold this many records in memory (data + keys)."""
+        return nbytes + 8 * nrecords
+
+    def fits(self, nbytes: int, nrecords: int) -> bool:
+        return self.cost(nbytes, nrecords) <= self.capacity
+
+    def piece_bits(self, nbytes: int, nrecords: int, consumed: int) -> int:
+        """Key bits that cut an in-memory bucket into cache-sized pieces."""
+        bits = max(ceil_log2(nrecords / self.records_per_piece), ceil_log2(nbytes / self.bytes_per_piece))
+        return min(bits, 16, 64 - consumed)
+
+    def bucket_bits(self, est_cost: float, consumed: int) -> int:
+        """Key bits for file buckets so each bucket's cost fits in memory.
+
+        Aims each bucket at 60% of capacity so random variation in bucket
+        sizes rarely forces another pass; never fewer than 2 buckets (this is
+        only called when the data does not fit), never more than the open-file
+        limit or than makes bucket writes tiny. Buckets still too big are split
+        again by the next key bits.
+        """
+        want = ceil_log2(est_cost / (0.6 * self.capacity))
+        most = floor_log2(min(self.max_buckets, self.write_buffer // MIN_WRITE))
+        return max(1, min(want, most, 16, 64 - consumed))
+
+
+def make_plan(budget: int, max_open_files: int = 1024) -> Plan:
+    """Sizes for a total memory budget of ``budget`` bytes (>= MIN_MEMORY)."""
+    if budget < MIN_MEMORY:
+        raise ValueError(f"memory budget {budget} is below the minimum of {MIN_MEMORY}")
+    block = clamp(budget // (10 * WORK_PER_BLOCK_BYTE), 4 << 10, 1 << 20)
+    return Plan(
+        budget=budget,
+        block_size=block,
+        long_threshold=max(block, budget // 16),
+        capacity=budget // 2,
+        write_buffer=budget // 2,
+        records_per_piece=clamp(budget // 2000, 256, 16384),
+        bytes_per_piece=clamp(budget // 20, 64 << 10, 1 << 20),
+        max_buckets=max(2, max_open_files - 64),
+    )

@@ -1,0 +1,84 @@
+"""Pass 1 (and every recursive split): appending records to bucket files.
+
+Partitioned blocks are held until ``write_buffer`` bytes are pending, then
+written with one ``writev`` per bucket (no copies), so bucket files receive
+large writes however many buckets there are.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import numpy as np
+
+from .bucketfile import frame_buffers, write_long
+from .rawio import writev_all
+from .errors import describe_os_error
+from .keys import bucket_of
+from .partition import Partitioned
+from .plan import Plan
+
+
+class FileBuckets:
+    """``2**bits`` bucket files for the key range below the first ``consumed`` bits."""
+
+    def __init__(self, directory: str, name: str, consumed: int, bits: int, plan: Plan) -> None:
+        self.consumed = consumed
+        self.bits = bits
+        self.count = 1 << bits
+        self.plan = plan
+        self.paths = [os.path.join(directory, f"{name}.{i}") for i in range(self.count)]
+        self.nbytes = np.zeros(self.count, dtype=np.int64)
+        self.nrecords = np.zeros(self.count, dtype=np.int64)
+        self._held = Partitioned(consumed, bits)
+        self._fds: list[int] = []
+        try:
+            for path in self.paths:
+                self._fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as err:
+            self.close(flush=False)
+            raise describe_os_error(f"cannot create bucket file in '{directory}'", err) from None
+
+    def add_block(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
+        part = self._held.add(data, ends, keys)
+        self.nbytes += np.diff(part.byte_cum)
+        self.nrecords += np.diff(part.rec_cum)
+        if self._held.cost >= self.plan.write_buffer:
+            self.flush()
+
+    def add_long(self, key: int, pieces: Iterable[bytes]) -> None:
+        b = bucket_of(key, self.consumed, self.bits)
+        self.flush()
+        self.nbytes[b] += self._write(write_long, self._fds[b], key, pieces)
+        self.nrecords[b] += 1
+
+    def flush(self) -> None:
+        """Write what is held, one ``writev`` per bucket, in frames of at most a block."""
+        limit = self.plan.block_size
+        for b, datas, keys in self._held.take():
+            bufs: list = []
+            start = size = 0
+            for i, data in enumerate(datas):
+                if i > start and size + len(data) > limit:
+                    bufs += frame_buffers(datas[start:i], keys[start:i])
+                    start, size = i, 0
+                size += len(data)
+            bufs += frame_buffers(datas[start:], keys[start:])
+            self._write(writev_all, self._fds[b], bufs)
+
+    def _write(self, fn, *args):
+        try:
+            return fn(*args)
+        except OSError as err:
+            raise describe_os_error("cannot write to temporary directory", err) from None
+
+    def close(self, flush: bool = True) -> None:
+        """Flush what is held (unless abandoning) and close every file (idempotent)."""
+        try:
+            if flush and self._fds and len(self._fds) == self.count:
+                self.flush()
+        finally:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = []
