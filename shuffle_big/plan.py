@@ -80,7 +80,7 @@ def make_plan(budget: int, max_open_files: int = 1024) -> Plan:
     """Sizes for a total memory budget of ``budget`` bytes (>= MIN_MEMORY)."""
     if budget < MIN_MEMORY:
         raise ValueError(f"memory budget {budget} is below the minimum of {MIN_MEMORY}")
-    block = clamp(budget // (10 * WORK_PER_BLOCK_BYTE), 4 << 10, 1 << 20)
+    block = clamp(budget // (10 * WORK_PER_BLOCK_BYTE), 2 << 10, 1 << 20)
     return Plan(
         budget=budget,
         block_size=block,

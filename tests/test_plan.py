@@ -1,0 +1,58 @@
+import pytest
+
+from shuffle_big.plan import MIN_MEMORY, ceil_log2, floor_log2, make_plan
+
+
+def test_log2_helpers():
+    assert [ceil_log2(x) for x in (0, 1, 2, 3, 4, 5, 1024, 1025)] == [0, 0, 1, 2, 2, 3, 10, 11]
+    assert [floor_log2(x) for x in (1, 2, 3, 4, 1023, 1024)] == [0, 1, 1, 2, 9, 10]
+
+
+@pytest.mark.parametrize("budget", [MIN_MEMORY, 4 << 20, 64 << 20, 1 << 30, 64 << 30])
+def test_plan_stays_inside_budget(budget):
+    p = make_plan(budget)
+    # held data and the working sets it is processed with must fit together
+    worst_block_work = p.block_size * 130
+    assert p.capacity + worst_block_work <= budget
+    assert p.write_buffer + worst_block_work <= budget
+    assert 2 << 10 <= p.block_size <= 1 << 20
+    assert p.long_threshold >= p.block_size
+
+
+def test_plan_rejects_tiny_budget():
+    with pytest.raises(ValueError):
+        make_plan(MIN_MEMORY - 1)
+
+
+def test_bucket_bits_scale_with_input():
+    p = make_plan(256 << 20, max_open_files=20000)
+    small = p.bucket_bits(1 << 30, 0)
+    big = p.bucket_bits(16 << 30, 0)
+    assert big == small + 4
+    # each bucket is planned to fit in memory with room to spare
+    assert (1 << 30) / (1 << small) <= 0.6 * p.capacity
+
+
+def test_bucket_bits_respect_open_file_limit():
+    p = make_plan(1 << 30, max_open_files=100)  # 36 usable after the reserve
+    assert 1 << p.bucket_bits(1 << 40, 0) <= 36
+    assert p.bucket_bits(1 << 40, 0) >= 1
+
+
+def test_bucket_bits_never_exceed_key_width():
+    p = make_plan(1 << 30)
+    assert p.bucket_bits(1 << 40, 62) == 2
+    assert p.piece_bits(1 << 30, 1 << 25, 64) == 0
+
+
+def test_bucket_bits_split_at_least_in_two():
+    p = make_plan(64 << 20)
+    assert p.bucket_bits(p.capacity + 1, 0) >= 1
+
+
+def test_piece_bits_make_cache_sized_pieces():
+    p = make_plan(1 << 30)
+    bits = p.piece_bits(400 << 20, 20 << 20, 0)
+    assert (20 << 20) >> bits <= p.records_per_piece
+    assert (400 << 20) >> bits <= p.bytes_per_piece
+    assert p.piece_bits(1000, 10, 0) == 0
