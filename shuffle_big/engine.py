@@ -134,7 +134,7 @@ class _Run:
             est = self.plan.cost(size, int(size * per_record))
             self.temp.require(est + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
         else:
-            est = float("inf")  # unknown input: as many buckets as the limits allow
+            est = float(1 << 62)  # unknown input: as many buckets as the limits allow
         buckets = self._new_buckets(0, self.plan.bucket_bits(est, 0))
         for data, keys in _drain(held):
             buckets.add_block(data, record_ends(data), keys)

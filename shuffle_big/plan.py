@@ -15,6 +15,7 @@ The budget is split so that held data plus working sets stay inside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MIN_MEMORY = 1 << 20
@@ -27,11 +28,11 @@ def clamp(x: int, lo: int, hi: int) -> int:
 
 
 def ceil_log2(x: float) -> int:
-    """Smallest b >= 0 with 2**b >= x."""
-    b = 0
-    while (1 << b) < x:
-        b += 1
-    return b
+    """Smallest b >= 0 with 2**b >= x (x finite)."""
+    if x <= 1:
+        return 0
+    b = math.frexp(x)[1]  # 2**(b-1) <= x < 2**b
+    return b - 1 if x == 2 ** (b - 1) else b
 
 
 def floor_log2(x: int) -> int:

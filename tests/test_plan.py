@@ -4,7 +4,7 @@ from shuffle_big.plan import MIN_MEMORY, ceil_log2, floor_log2, make_plan
 
 
 def test_log2_helpers():
-    assert [ceil_log2(x) for x in (0, 1, 2, 3, 4, 5, 1024, 1025)] == [0, 0, 1, 2, 2, 3, 10, 11]
+    assert [ceil_log2(x) for x in (0, 1, 1.5, 2, 3, 4, 5, 1024, 1025, 2.0**62)] == [0, 0, 1, 1, 2, 2, 3, 10, 11, 62]
     assert [floor_log2(x) for x in (1, 2, 3, 4, 1023, 1024)] == [0, 1, 1, 2, 9, 10]
 
 

@@ -1,0 +1,51 @@
+"""Test helpers: run the real command, make inputs, compute the reference order."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from shuffle_big.keys import derive_keys, key_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, input: bytes | None = None, env: dict | None = None, check: bool = False, **kw) -> subprocess.CompletedProcess:
+    """Run ``python -m shuffle_big ARGS`` in a subprocess and capture bytes."""
+    full_env = dict(os.environ, **(env or {}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "shuffle_big", *map(str, args)],
+        input=input, capture_output=True, env=full_env, **kw,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+    return proc
+
+
+def cli_popen(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "shuffle_big", *map(str, args)], **kw)
+
+
+def records(data: bytes) -> list[bytes]:
+    """Records of ``data`` as the tool sees them: lines with their newline (one added at the end)."""
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    return [line + b"\n" for line in data[:-1].split(b"\n")]
+
+
+def reference_order(data: bytes, seed: int) -> bytes:
+    """The permutation the tool promises, computed the slow, obvious way."""
+    mix = derive_keys(seed)
+    recs, offset = [], 0
+    for rec in records(data):
+        recs.append((key_of(offset, mix), rec))
+        offset += len(rec)
+    return b"".join(rec for _, rec in sorted(recs))
+
+
+def numbered_lines(n: int, width: int = 0) -> bytes:
+    return b"".join(b"%d %s\n" % (i, b"x" * (width or i % 37)) for i in range(n))

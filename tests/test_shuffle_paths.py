@@ -1,0 +1,93 @@
+"""Every execution path yields the reference permutation and loses nothing.
+
+Paths: in memory, two-pass, recursive splits, long lines streamed on their
+own, stdin of unknown size. The reference is computed independently, record
+by record, from ``key_of`` in conftest.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from shuffle_big import shuffle
+
+from helpers import cli, numbered_lines, records, reference_order
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    # ~6 MB of mixed line lengths, including empty lines and a few long ones
+    rng = random.Random(1)
+    parts = []
+    for i in range(150_000):
+        r = rng.random()
+        if r < 0.05:
+            parts.append(b"\n")
+        elif r < 0.0001 + 0.05:
+            parts.append(b"L%d" % i + b"y" * 200_000 + b"\n")
+        else:
+            parts.append(b"%d %s\n" % (i, b"z" * rng.randrange(60)))
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+@pytest.mark.parametrize("memory", ["1M", "2M", "3M", "8M", "64M"])
+def test_output_is_reference_permutation_at_any_budget(corpus, memory, temp_dir):
+    proc = cli("--seed", 42, "-m", memory, "-T", temp_dir, "-v", corpus, check=True)
+    data = corpus.read_bytes()
+    assert proc.stdout == reference_order(data, 42)
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_small_budget_forces_several_passes(corpus):
+    proc = cli("--seed", 1, "-m", "1M", "-v", corpus, check=True)
+    assert b"passes" in proc.stderr
+    passes = int(proc.stderr.split(b" passes")[0].rsplit(b" ", 1)[1])
+    assert passes >= 3  # 6 MB through a 1 MB budget splits buckets again
+    assert sorted(records(proc.stdout)) == sorted(records(corpus.read_bytes()))
+
+
+def test_in_memory_path_uses_no_temp_files(tmp_path, temp_dir):
+    src = tmp_path / "in.txt"
+    src.write_bytes(numbered_lines(1000))
+    proc = cli("--seed", 5, "-m", "64M", "-T", temp_dir / "missing", "-v", src, check=True)
+    assert b"in memory" in proc.stderr  # the -T directory does not even exist
+    assert proc.stdout == reference_order(src.read_bytes(), 5)
+
+
+def test_stdin_of_unknown_size_spills_to_disk(corpus, temp_dir):
+    data = corpus.read_bytes()
+    proc = cli("--seed", 9, "-m", "2M", "-T", temp_dir, "-v", input=data, check=True)
+    assert b"bucket files" in proc.stderr
+    assert proc.stdout == reference_order(data, 9)
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_several_inputs_are_one_input(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(numbered_lines(3000))
+    b.write_bytes(b"tail without newline")
+    stdin = b"from stdin\n" * 5
+    proc = cli("--seed", 3, "-m", "1M", a, "-", b, input=stdin, check=True)
+    joined = a.read_bytes() + stdin + b.read_bytes() + b"\n"
+    assert proc.stdout == reference_order(joined, 3)
+
+
+def test_line_longer_than_budget_streams_through(tmp_path, temp_dir):
+    src = tmp_path / "long.txt"
+    huge = b"H" * (5 << 20)  # 5 MB line, budget 1 MB
+    src.write_bytes(numbered_lines(20_000) + huge + b"\n" + numbered_lines(20_000) + huge)
+    proc = cli("--seed", 11, "-m", "1M", "-T", temp_dir, src, check=True)
+    assert proc.stdout == reference_order(src.read_bytes(), 11)
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_library_api_matches_cli(tmp_path, corpus):
+    out = tmp_path / "out.txt"
+    result = shuffle([str(corpus)], str(out), memory=2 << 20, seed=42)
+    assert out.read_bytes() == reference_order(corpus.read_bytes(), 42)
+    assert result.records == len(records(corpus.read_bytes()))
+    assert result.seed == 42 and not result.in_memory
