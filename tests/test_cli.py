@@ -1,0 +1,221 @@
+"""The command's behaviour at its edges: bytes, errors, signals, -o, pipes, progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import cli, cli_popen, numbered_lines, records, reference_order
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\n",
+        b"\n\n\n",
+        b"only line",
+        b"a\r\nb\r\nc\r\n",
+        b"mixed\r\nends\nhere\r\n",
+        b"nul\x00byte\n\x00\n\x00\x00\x00",
+        b"\xff\xfe invalid utf-8 \xc3\x28\n\x80\x81\n",
+        b"no final newline\nlast",
+        b"same\n" * 50,
+    ],
+    ids=["empty", "one-empty-line", "empty-lines", "no-newline", "crlf", "mixed-crlf", "nul", "invalid-utf8", "no-final-newline", "duplicates"],
+)
+@pytest.mark.parametrize("memory", ["1M", "64M"])
+def test_bytes_pass_through_unchanged(tmp_path, data, memory):
+    src = tmp_path / "in"
+    src.write_bytes(data)
+    proc = cli("--seed", 1, "-m", memory, src, check=True)
+    assert sorted(records(proc.stdout)) == sorted(records(data))
+    assert proc.stdout == reference_order(data, 1)
+    if data:
+        assert proc.stdout.endswith(b"\n")
+    else:
+        assert proc.stdout == b""
+
+
+def test_stdin_dash_and_no_file_are_the_same():
+    data = numbered_lines(500)
+    a = cli("--seed", 4, input=data, check=True).stdout
+    b = cli("--seed", 4, "-", input=data, check=True).stdout
+    assert a == b == reference_order(data, 4)
+
+
+def test_seed_is_repeatable_and_matters(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(2000))
+    one = cli("--seed", 7, src, check=True).stdout
+    assert cli("--seed", 7, src, check=True).stdout == one
+    assert cli("--seed", 8, src, check=True).stdout != one
+
+
+def test_without_seed_each_run_differs_and_verbose_prints_the_seed(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(2000))
+    first = cli("-v", src, check=True)
+    second = cli("-v", src, check=True)
+    assert first.stdout != second.stdout
+    seed = int(first.stderr.split(b"seed ")[1].split(b":")[0])
+    assert cli("--seed", seed, src, check=True).stdout == first.stdout
+
+
+def test_output_file_and_in_place(tmp_path):
+    src = tmp_path / "data.txt"
+    data = numbered_lines(30_000)
+    src.write_bytes(data)
+    os.chmod(src, 0o640)
+    out = tmp_path / "out.txt"
+    cli("--seed", 2, "-m", "1M", src, "-o", out, check=True)
+    assert out.read_bytes() == reference_order(data, 2)
+    # in place, through the two-pass path: the input is fully read before the rename
+    proc = cli("--seed", 2, "-m", "1M", "-o", src, src)
+    assert proc.returncode == 0 and proc.stdout == b""
+    assert src.read_bytes() == reference_order(data, 2)
+    assert oct(src.stat().st_mode & 0o777) == oct(0o640)  # mode of the file it replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.txt", "out.txt"]
+
+
+def test_new_output_file_gets_umask_mode(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(b"a\nb\n")
+    out = tmp_path / "new.txt"
+    proc = subprocess.run(f"umask 027; {sys.executable} -m shuffle_big -o {out} {src}", shell=True)
+    assert proc.returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.txt"], b"shuffle-big: cannot open 'missing.txt': No such file or directory\n"),
+        (["."], b"shuffle-big: cannot open '.': Is a directory\n"),
+        (["-o", "no/such/dir/out.txt", "IN"], b"shuffle-big: cannot create 'no/such/dir/out.txt': No such file or directory\n"),
+        (["-o", ".", "IN"], b"shuffle-big: cannot create '.': Is a directory\n"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(tmp_path, args, message):
+    (tmp_path / "IN").write_bytes(b"x\n")
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr == message
+    assert proc.stdout == b""
+
+
+def test_unreadable_input(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    src = tmp_path / "secret"
+    src.write_bytes(b"x\n")
+    src.chmod(0)
+    proc = cli(src)
+    assert proc.returncode == 1 and b"Permission denied" in proc.stderr
+
+
+@pytest.mark.parametrize("memory, why", [("0", b"too small"), ("1K", b"minimum is 1.0M"), ("12Q", b"invalid size"), ("-3G", b"invalid size")])
+def test_bad_memory_is_a_usage_error(memory, why):
+    proc = cli("-m", memory, input=b"x\n")
+    assert proc.returncode == 2
+    assert why in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_failure_keeps_previous_output_and_leaves_nothing(tmp_path, temp_dir):
+    good = tmp_path / "good"
+    good.write_bytes(numbered_lines(1000))
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"previous contents\n")
+    proc = cli("-o", out, "-T", temp_dir, good, tmp_path / "missing")
+    assert proc.returncode == 1
+    assert out.read_bytes() == b"previous contents\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good", "out.txt", "tmp"]
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_temp_dir_that_cannot_be_created(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(200_000))
+    proc = cli("-m", "1M", "-T", tmp_path / "nope", src)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"shuffle-big: cannot create temporary directory in ")
+    assert b"No such file or directory" in proc.stderr
+
+
+def _slow_writer(proc: subprocess.Popen, chunks: int, chunk: bytes) -> None:
+    for _ in range(chunks):
+        proc.stdin.write(chunk)
+        proc.stdin.flush()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signal_mid_run_cleans_up(tmp_path, temp_dir, sig):
+    """Interrupted while pass 1 waits on a pipe: temp dir and partial output removed."""
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"old\n")
+    proc = cli_popen("-m", "1M", "-T", temp_dir, "-o", out, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _slow_writer(proc, 8, numbered_lines(100_000))  # ~6 MB: spills to buckets
+    deadline = time.time() + 10
+    while not any(temp_dir.iterdir()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert any(temp_dir.iterdir()), "the run should have spilled to temp files by now"
+    proc.send_signal(sig)
+    proc.wait(timeout=20)
+    assert proc.returncode == -sig  # dies by the signal, as C tools do
+    assert proc.stderr.read() == b""
+    assert list(temp_dir.iterdir()) == []
+    assert out.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "tmp"]
+
+
+def test_signal_during_pass_two_cleans_up(tmp_path, temp_dir):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(300_000))
+    # stdout is a pipe nobody reads: pass 2 blocks on a full pipe with buckets on disk
+    proc = cli_popen("-m", "1M", "-T", temp_dir, src, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 20
+    time.sleep(0.5)
+    while time.time() < deadline:
+        files = [p for d in temp_dir.iterdir() for p in d.iterdir()]
+        if files and proc.poll() is None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=20)
+    assert proc.returncode == -signal.SIGTERM
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_broken_pipe_is_quiet(tmp_path, temp_dir):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(300_000))
+    proc = subprocess.run(
+        f"{sys.executable} -m shuffle_big -m 1M -T {temp_dir} {src} | head -n 1; echo \"status ${{PIPESTATUS[0]}}\"",
+        shell=True, capture_output=True, executable="/bin/bash",
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[1] == b"status 141"  # killed by SIGPIPE, like GNU tools
+    assert proc.stderr == b""
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_progress_bars_on_request_and_quiet(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(100_000))
+    shown = cli("-m", "1M", "--progress", src, check=True)
+    assert b"pass 1" in shown.stderr and b"pass 2" in shown.stderr
+    assert cli("-m", "1M", src, check=True).stderr == b""  # stderr is not a terminal
+    assert cli("-m", "1M", "--progress", "-q", "-v", src, check=True).stderr == b""
+
+
+def test_help_and_version():
+    proc = cli("--help", check=True)
+    for word in (b"--memory", b"--seed", b"--output", b"--temp-dir", b"Examples"):
+        assert word in proc.stdout
+    assert cli("--version", check=True).stdout.startswith(b"shuffle-big")
