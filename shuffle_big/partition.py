@@ -31,7 +31,8 @@ class Partition:
 
     @property
     def cost(self) -> int:
-        return len(self.blob) + self.keys.nbytes + self.byte_cum.nbytes + self.rec_cum.nbytes + PART_OVERHEAD
+        # bound arrays count twice: ``Partitioned.take`` stacks copies of them
+        return len(self.blob) + self.keys.nbytes + 2 * (self.byte_cum.nbytes + self.rec_cum.nbytes) + PART_OVERHEAD
 
 
 def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bits: int) -> Partition:
@@ -39,7 +40,8 @@ def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bi
     n = len(ends)
     nb = 1 << bits
     ids = buckets_of(keys, consumed, bits)
-    rec_cum = np.zeros(nb + 1, dtype=np.int64)
+    bound = np.int32 if len(data) < 1 << 31 else np.int64  # held per block: keep them small
+    rec_cum = np.zeros(nb + 1, dtype=bound)
     np.cumsum(np.bincount(ids, minlength=nb), out=rec_cum[1:])
     # Bucket ids are small integers: the stable sort is a radix sort, ~10 ns/record.
     order = np.argsort(ids, kind="stable")
@@ -49,7 +51,7 @@ def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bi
     blob = b"\n".join(itemgetter(*idx)(lines))
     cum = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.diff(ends, prepend=0)[order], out=cum[1:])
-    return Partition(blob=blob, keys=keys[order], byte_cum=cum[rec_cum], rec_cum=rec_cum)
+    return Partition(blob=blob, keys=keys[order], byte_cum=cum[rec_cum].astype(bound), rec_cum=rec_cum)
 
 
 class Partitioned:
