@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Benchmark shuffle-big against cat, GNU shuf, sort -R and terashuf on the same file, in one run.
+
+    python scripts/bench.py --size 1G --shape text --memory 256M
+    python scripts/bench.py --file corpus.txt --memory 256M --terashuf ~/terashuf/terashuf
+
+Prints, per tool: wall seconds, MB/s, peak RSS (kernel rusage) and the ratio
+of its time to shuffle-big's. The file is read once beforehand so every run
+starts with it in the page cache. Not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_corpus import chunks, parse_size  # noqa: E402
+
+
+def timed(cmd: list[str] | str, env: dict | None = None, stdin=None, stdout=None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of ``cmd`` (a list, or a shell string)."""
+    argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "peak_rss.py"), *argv],
+        env=dict(os.environ, **(env or {})), stdin=stdin, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {cmd}\n{proc.stderr.decode(errors='replace')}")
+    return elapsed, int(proc.stderr.rsplit(b"peak_rss_kib=", 1)[1]) * 1024
+
+
+def find_terashuf(given: str | None) -> str | None:
+    for candidate in (given, os.environ.get("TERASHUF"), shutil.which("terashuf")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--file", help="benchmark this file instead of a generated one")
+    ap.add_argument("--size", default="1G", help="size of the generated corpus [1G]")
+    ap.add_argument("--shape", default="text", help="text (~157-byte lines) or short (~20-byte lines)")
+    ap.add_argument("--data-dir", default="bench-data", help="where corpora and outputs go [bench-data]")
+    ap.add_argument("--memory", default="256M", help="budget for shuffle-big and terashuf [256M]")
+    ap.add_argument("--terashuf", help="path to a terashuf binary (else $TERASHUF or PATH)")
+    ap.add_argument("--skip", default="", help="comma-separated tools to skip: shuf,sort,terashuf")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is reported [1]")
+    args = ap.parse_args()
+
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(exist_ok=True)
+    if args.file:
+        src = Path(args.file)
+    else:
+        src = data_dir / f"{args.shape}-{args.size}.txt"
+        if not src.exists():
+            print(f"generating {src} ...", file=sys.stderr)
+            with open(src, "wb") as f:
+                for block in chunks(parse_size(args.size), args.shape, seed=0):
+                    f.write(block)
+    out = data_dir / "bench-out.txt"
+    size = src.stat().st_size
+    with open(src, "rb") as f:  # warm the page cache
+        while f.read(1 << 24):
+            pass
+    budget = parse_size(args.memory)
+    skip = set(filter(None, args.skip.split(",")))
+    terashuf = find_terashuf(args.terashuf)
+
+    tools: list[tuple[str, object, dict | None]] = [
+        ("cat", f"cat '{src}' > '{out}'", None),
+        (f"shuffle-big -m {args.memory}", [sys.executable, "-m", "shuffle_big", "-m", args.memory, "--seed", "1", str(src), "-o", str(out)], None),
+    ]
+    if "shuf" not in skip and shutil.which("shuf"):
+        tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None))
+    if "sort" not in skip and shutil.which("sort"):
+        tools.append((f"sort -R -S {args.memory}", ["sort", "-R", "-S", args.memory, str(src), "-o", str(out)], None))
+    if "terashuf" not in skip and terashuf:
+        tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}))
+
+    print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"# file: {src} ({size / 1e9:.2f} GB), page cache warm, best of {args.repeat}")
+    results = []
+    for name, cmd, env in tools:
+        best = None
+        for _ in range(args.repeat):
+            t, rss = timed(cmd, env)
+            if out.stat().st_size != size:  # generated corpora end with a newline
+                raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
+            best = (t, rss) if best is None or t < best[0] else best
+        results.append((name, *best))
+        print(f"  {name}: {best[0]:.2f} s", file=sys.stderr)
+    ours = next(t for name, t, _ in results if name.startswith("shuffle-big"))
+    cat = results[0][1]
+    print(f"| tool | seconds | MB/s | peak RSS | time / shuffle-big | time / cat |")
+    print(f"|---|---:|---:|---:|---:|---:|")
+    for name, t, rss in results:
+        print(f"| {name} | {t:.2f} | {size / t / 1e6:.0f} | {rss / 2**20:.0f} MB | {t / ours:.2f} | {t / cat:.1f} |")
+    out.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
