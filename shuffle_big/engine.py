@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from .bucketfile import LongFrame, read_frames
@@ -36,7 +36,6 @@ class ShuffleResult:
     buckets: int = 0  # bucket files created, all levels together
     passes: int = 1  # 1: in memory; 2: two-pass; more: buckets split again
     in_memory: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def _drain(items: list) -> Iterator:
