@@ -74,12 +74,16 @@ class SizeType(click.ParamType):
     help="Memory budget for the whole process: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Worker processes for large inputs; they share --memory. [default: number of CPUs]",
+)
 @click.option("-T", "--temp-dir", metavar="DIR", default=None, help="Directory for temporary buckets. [default: $TMPDIR or /tmp]")
 @click.option("--progress/--no-progress", default=None, help="Show progress bars on stderr. [default: when stderr is a terminal]")
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(files, output, memory, seed, temp_dir, progress, verbose, quiet):
+def main(files, output, memory, jobs, seed, temp_dir, progress, verbose, quiet):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
@@ -97,6 +101,7 @@ def main(files, output, memory, seed, temp_dir, progress, verbose, quiet):
         result = shuffle(
             list(files) or ["-"], output,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
+            jobs=jobs or len(os.sched_getaffinity(0)),
         )
     except ShuffleError as err:
         click.echo(f"shuffle-big: {err}", err=True)
@@ -116,7 +121,7 @@ def main(files, output, memory, seed, temp_dir, progress, verbose, quiet):
         click.echo(f"shuffle-big: {where}: {err.strerror or err}", err=True)
         sys.exit(1)
     if verbose:
-        how = "in memory" if result.in_memory else f"{result.passes} passes, {result.buckets} bucket files"
+        how = "in memory" if result.in_memory else f"{result.passes} passes, {result.buckets} bucket files, {result.jobs} jobs"
         click.echo(
             f"shuffle-big: seed {result.seed}: {result.records} lines, {format_size(result.bytes)}, {how}",
             err=True,

@@ -1,31 +1,40 @@
 """The engine: input -> records -> plan -> scatter -> order buckets -> output.
 
 Input that fits the budget is ordered in memory. Otherwise pass 1 scatters
-every record into key-range bucket files and pass 2 orders the buckets one at
-a time, in key order; a bucket too big for memory is scattered again by the
-next key bits. All paths order records by the same key, so a seed gives the
-same output whatever the budget.
+every record into key-range bucket files and pass 2 orders the buckets, in
+key order; a bucket too big for memory is scattered again by the next key
+bits. All paths order records by the same key, so a seed gives the same
+output whatever the budget or the number of jobs.
+
+With jobs > 1, pass 1 over regular files is cut into one run of whole records
+per worker, and pass 2 orders buckets in parallel, each written at its final
+offset (file output) or through a temporary file copied in order (a pipe).
+Each worker gets an equal share of the budget.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
-from .bucketfile import LongFrame, read_frames
-from .keys import derive_keys, key_of, keys_of
+from .keys import derive_keys
 from .order import order_frames
 from .output import Output
-from .plan import Plan, make_plan
+from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .records import Block, RecordReader, check_inputs, input_size, record_ends, record_starts
+from .records import Block, RecordReader, check_inputs, input_size, record_ends, split_ranges
 from .scatter import FileBuckets
 from .sizes import default_memory
+from .tasks import Buckets, OrderTask, ScatterTask, feed, keyed, merge_scatters, order_bucket, run_order, run_scatter
 from .tempspace import TempSpace, raise_fd_limit
+from .workers import Reporter, Workers
 
 FRAME_OVERHEAD = 16
+MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
 @dataclass
@@ -33,9 +42,10 @@ class ShuffleResult:
     seed: int
     records: int = 0
     bytes: int = 0
-    buckets: int = 0  # bucket files created, all levels together
+    buckets: int = 0  # bucket files created by pass 1
     passes: int = 1  # 1: in memory; 2: two-pass; more: buckets split again
     in_memory: bool = True
+    jobs: int = 1
 
 
 def _drain(items: list) -> Iterator:
@@ -46,139 +56,219 @@ def _drain(items: list) -> Iterator:
 
 
 def shuffle(
-    inputs: Iterable[str] | str = ("-",),
+    inputs: list[str] | str = ("-",),
     output: str | None = None,
     *,
     memory: int | None = None,
     seed: int | None = None,
     temp_dir: str | None = None,
     progress: bool = False,
+    jobs: int = 1,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` (paths; ``-`` is stdin) into ``output`` (path; None is stdout).
 
-    ``memory`` is the budget in bytes for the whole process (default: 1 GiB or
-    a quarter of RAM). The same ``seed`` always gives the same output.
-    Raises ShuffleError for problems a user can fix.
+    ``memory`` is the budget in bytes for all processes together (default:
+    1 GiB or a quarter of RAM); ``jobs`` worker processes share it. The same
+    ``seed`` always gives the same output. Raises ShuffleError for problems a
+    user can fix.
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs) or ["-"]
-    plan = make_plan(memory or default_memory(), raise_fd_limit())
+    budget = memory or default_memory()
+    fds = raise_fd_limit()
+    plan = make_plan(budget, fds)
     if seed is None:
         seed = secrets.randbits(63)
     check_inputs(paths)
     size = input_size(paths)
-    result = ShuffleResult(seed=seed)
+    jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
+    result = ShuffleResult(seed=seed, jobs=jobs)
     with TempSpace(temp_dir) as temp, Output(output) as out:
-        _Run(plan, derive_keys(seed), temp, out, progress, result).run(paths, size)
+        _Run(plan, seed, temp, out, progress, result, fds).run(paths, size)
     return result
 
 
 class _Run:
-    def __init__(self, plan: Plan, mix: tuple[int, int], temp: TempSpace, out: Output, progress: bool, result: ShuffleResult) -> None:
+    def __init__(self, plan: Plan, seed: int, temp: TempSpace, out: Output, progress: bool, result: ShuffleResult, fds: int) -> None:
         self.plan = plan
-        self.mix = mix
+        self.seed = seed
+        self.mix = derive_keys(seed)
         self.temp = temp
         self.out = out
         self.progress = progress
         self.result = result
+        self.fds = fds
+        self.jobs = result.jobs
+        self.worker_budget = plan.budget // self.jobs
+        self.workers: Workers | None = None
 
     def run(self, paths: list[str], size: int | None) -> None:
+        if self.jobs > 1 and size is not None and size > self.plan.capacity:
+            with Workers(self.jobs) as self.workers:
+                buckets = self._scatter_parallel(paths, size)
+                self._order_all(buckets)
+            return
+        buckets = self._read_serial(paths, size)
+        if buckets is None:
+            return
+        if self.jobs > 1:
+            _release_free_memory()  # the parent idles while workers use the budget
+            with Workers(self.jobs) as self.workers:
+                self._order_all(buckets)
+        else:
+            self._order_all(buckets)
+
+    # ---- pass 1 -----------------------------------------------------------
+
+    def _read_serial(self, paths: list[str], size: int | None) -> Buckets | None:
+        """Read the input in this process: in memory if it fits, else scatter it.
+
+        Returns None when the output is already written (it fit in memory).
+        """
         plan = self.plan
         reader = RecordReader(paths, plan.block_size, plan.long_threshold)
         held: list = []
         held_bytes = held_records = 0
-        buckets: FileBuckets | None = None
-        with Meter(self.progress, "reading" if size is None or size <= plan.capacity else "pass 1", size) as meter:
+        label = "reading" if size is None or size <= plan.capacity else "pass 1"
+        with Meter(self.progress, label, size) as meter:
+            items = iter(reader)
+            sink = None
+            for item in items:
+                if not isinstance(item, Block):
+                    sink = self._spill(held, held_bytes, held_records, size)
+                    feed([item], sink, self.mix)
+                    break
+                ends, keys = keyed(item, self.mix)
+                held.append((item.data, keys))
+                held_bytes += len(item.data)
+                held_records += len(ends)
+                meter.to(reader.bytes_read)
+                if not plan.fits(held_bytes, held_records) or self._too_big(size, held_bytes, held_records):
+                    sink = self._spill(held, held_bytes, held_records, size)
+                    break
+            if sink is None:
+                self.result.records, self.result.bytes = held_records, held_bytes
+                order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), self.out.write)
+                return None
             try:
-                for item in reader:
-                    if isinstance(item, Block):
-                        ends = record_ends(item.data)
-                        keys = keys_of(record_starts(item.start, ends), self.mix)
-                        self.result.records += len(ends)
-                        if buckets is not None:
-                            buckets.add_block(item.data, ends, keys)
-                        else:
-                            held.append((item.data, keys))
-                            held_bytes += len(item.data)
-                            held_records += len(ends)
-                            if not plan.fits(held_bytes, held_records) or self._too_big(size, held_bytes, held_records):
-                                buckets = self._spill(held, held_bytes, held_records, size)
-                    else:
-                        if buckets is None:
-                            buckets = self._spill(held, held_bytes, held_records, size)
-                        self.result.records += 1
-                        buckets.add_long(key_of(item.start, self.mix), item.pieces)
-                    meter.to(reader.bytes_read)
+                feed(items, sink, self.mix, lambda: meter.to(reader.bytes_read))
             except BaseException:
-                if buckets is not None:
-                    buckets.close(flush=False)
+                sink.close(flush=False)
                 raise
-        if buckets is None:
-            self.result.bytes = held_bytes
-            order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), self.out.write)
-            return
-        buckets.close()
-        self.result.in_memory = False
-        self.result.bytes = int(buckets.nbytes.sum())
-        with Meter(self.progress, "pass 2", self.result.bytes) as meter:
-            self._emit(buckets, 2, meter)
+            sink.close()
+        self.result.buckets = sink.count
+        return Buckets([[p] for p in sink.paths], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
     def _too_big(self, size: int | None, nbytes: int, nrecords: int) -> bool:
         """Known input size projected (with keys) beyond what memory can hold?"""
         return size is not None and self.plan.cost(size, int(size * nrecords / nbytes)) > self.plan.capacity
 
+    def _estimate(self, size: int | None, per_record: float) -> float:
+        """Memory cost of the whole input; checks temp space for a known size."""
+        if size is None:
+            return float(1 << 62)  # unknown input: as many buckets as the limits allow
+        est = self.plan.cost(size, int(size * per_record))
+        self.temp.require(est + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
+        return est
+
     def _spill(self, held: list, nbytes: int, nrecords: int, size: int | None) -> FileBuckets:
         """Start pass 1 proper: create bucket files and move held records into them."""
-        per_record = nrecords / nbytes if nbytes else 0.0
-        if size is not None:
-            est = self.plan.cost(size, int(size * per_record))
-            self.temp.require(est + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
-        else:
-            est = float(1 << 62)  # unknown input: as many buckets as the limits allow
-        buckets = self._new_buckets(0, self.plan.bucket_bits(est, 0))
+        est = self._estimate(size, nrecords / nbytes if nbytes else 0.0)
+        buckets = FileBuckets(self.temp.path, self.temp.new_name(), 0, self.plan.bucket_bits(est, 0), self.plan)
         for data, keys in _drain(held):
             buckets.add_block(data, record_ends(data), keys)
         return buckets
 
-    def _new_buckets(self, consumed: int, bits: int) -> FileBuckets:
-        self.result.buckets += 1 << bits
-        return FileBuckets(self.temp.path, self.temp.new_name(), consumed, bits, self.plan)
+    def _scatter_parallel(self, paths: list[str], size: int) -> Buckets:
+        with open(paths[0], "rb") as f:
+            head = f.read(1 << 20)
+        per_record = (head.count(b"\n") + 1) / (len(head) + 1)
+        worker_plan = make_plan(self.worker_budget, self.fds)
+        bits = worker_plan.bucket_bits(self._estimate(size, per_record), 0)
+        directory = self.temp.path
+        tasks = [
+            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds)
+            for i, segs in enumerate(split_ranges(paths, self.jobs))
+        ]
+        futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
+        self._wait(futures, "pass 1", size, lambda: self.workers.done_bytes)
+        buckets = merge_scatters([self.workers.result(f) for f in futures], bits)
+        self.result.buckets = buckets.files
+        return buckets
 
-    def _emit(self, buckets: FileBuckets, depth: int, meter: Meter) -> None:
-        """Write buckets in key order: in memory when they fit, else split again."""
-        plan = self.plan
-        self.result.passes = max(self.result.passes, depth)
-        consumed = buckets.consumed + buckets.bits
-        for b, path in enumerate(buckets.paths):
-            nbytes, nrecords = int(buckets.nbytes[b]), int(buckets.nrecords[b])
-            try:
-                if nrecords == 0:
-                    continue
-                if plan.fits(nbytes, nrecords):
-                    order_frames(read_frames(path), consumed, plan.piece_bits(nbytes, nrecords, consumed), self.out.write)
-                elif nrecords == 1:
-                    for frame in read_frames(path, max_frame=0):
-                        for piece in frame.pieces:
-                            self.out.write(piece)
-                else:
-                    sub = self._split(path, consumed, plan.cost(nbytes, nrecords))
-                    os.unlink(path)
-                    self._emit(sub, depth + 1, meter)
-            finally:
-                if os.path.exists(path):
-                    os.unlink(path)
-            meter.to(self.out.bytes_written)
+    # ---- pass 2 -----------------------------------------------------------
 
-    def _split(self, path: str, consumed: int, cost: int) -> FileBuckets:
-        sub = self._new_buckets(consumed, self.plan.bucket_bits(cost, consumed))
-        try:
-            for frame in read_frames(path, max_frame=self.plan.block_size):
-                if isinstance(frame, LongFrame):
-                    sub.add_long(frame.key, frame.pieces)
-                else:
-                    data, keys = frame
-                    sub.add_block(data, record_ends(data), keys)
-        except BaseException:
-            sub.close(flush=False)
-            raise
-        sub.close()
-        return sub
+    def _order_all(self, buckets: Buckets) -> None:
+        self.result.in_memory = False
+        self.result.records = sum(buckets.nrecords)
+        self.result.bytes = sum(buckets.nbytes)
+        if self.workers is None:
+            with Meter(self.progress, "pass 2", self.result.bytes) as meter:
+                for b, parts in enumerate(buckets.parts):
+                    passes = order_bucket(
+                        parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, self.plan,
+                        self.temp.path, f"r{b}", self.out.write,
+                    )
+                    self.result.passes = max(self.result.passes, passes + 1)
+                    meter.to(self.out.bytes_written)
+            return
+        if self.out.path is not None:
+            self._order_parallel_to_file(buckets)
+        else:
+            self._order_parallel_to_stream(buckets)
+
+    def _task(self, buckets: Buckets, b: int, out_path: str, offset: int | None) -> OrderTask:
+        return OrderTask(
+            tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, self.worker_budget,
+            self.temp.path, f"r{b}", out_path, offset, self.out.name, self.fds,
+        )
+
+    def _order_parallel_to_file(self, buckets: Buckets) -> None:
+        """Each bucket is written by its worker straight at its final offset."""
+        offsets = [0]
+        for n in buckets.nbytes:
+            offsets.append(offsets[-1] + n)
+        self.out.truncate(offsets[-1])
+        futures = {}
+        for b in range(len(buckets.parts)):
+            if buckets.nrecords[b]:
+                futures[self.workers.submit(run_order, self._task(buckets, b, self.out.temp_path, offsets[b]))] = buckets.nbytes[b]
+        done_bytes = 0
+        pending = set(futures)
+        with Meter(self.progress, "pass 2", self.result.bytes) as meter:
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    self.result.passes = max(self.result.passes, self.workers.result(f) + 1)
+                    done_bytes += futures[f]
+                meter.to(done_bytes)
+
+    def _order_parallel_to_stream(self, buckets: Buckets) -> None:
+        """Workers order buckets into temp files; they are copied out in key order."""
+        order: list = []
+        for b in range(len(buckets.parts)):
+            if buckets.nrecords[b]:
+                path = os.path.join(self.temp.path, f"o{b}")
+                order.append((path, self.workers.submit(run_order, self._task(buckets, b, path, None))))
+        with Meter(self.progress, "pass 2", self.result.bytes) as meter:
+            for path, future in order:
+                self.result.passes = max(self.result.passes, self.workers.result(future) + 1)
+                self.out.copy_from(path)
+                os.unlink(path)
+                meter.to(self.out.bytes_written)
+
+    def _wait(self, futures: list, label: str, total: int, done) -> None:
+        with Meter(self.progress, label, total) as meter:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    self.workers.result(f)  # raise a worker's error now
+                meter.to(done())
+
+
+def _release_free_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc), so an idle parent does not hold them."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

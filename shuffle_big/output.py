@@ -58,6 +58,35 @@ class Output:
         except OSError as err:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
+    @property
+    def temp_path(self) -> str | None:
+        """The file being written (a named output's temporary name), for workers to write into."""
+        return self._tmp
+
+    def truncate(self, size: int) -> None:
+        """Give the file its final size up front, so workers can write at any offset."""
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError as err:
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def copy_from(self, path: str) -> None:
+        """Append the whole of file ``path`` (in the kernel, with sendfile)."""
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            offset = 0
+            try:
+                while offset < size:
+                    sent = os.sendfile(self._fd, f.fileno(), offset, size - offset)
+                    if not sent:
+                        break
+                    offset += sent
+            except BrokenPipeError:
+                raise
+            except OSError as err:
+                raise describe_os_error(f"error writing '{self.name}'", err) from None
+        self.bytes_written += offset
+
     def commit(self) -> None:
         if self._tmp is None:
             return

@@ -29,6 +29,20 @@ class Block:
     data: bytes
 
 
+@dataclass(frozen=True)
+class Segment:
+    """Bytes ``[start, end)`` of ``path`` (``end`` None: to its end), found at input offset ``base``.
+
+    ``base`` None means: right after the previous segment. A segment starts at
+    a record boundary; unless it runs to the end of its file, it ends on one.
+    """
+
+    path: str
+    start: int = 0
+    end: int | None = None
+    base: int | None = None
+
+
 @dataclass(slots=True)
 class LongRecord:
     """One record too long to hold; ``pieces`` must be consumed before the next item."""
@@ -85,22 +99,28 @@ def check_inputs(paths: list[str]) -> None:
 
 
 class RecordReader:
-    """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``paths``."""
+    """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``sources``."""
 
-    def __init__(self, paths: list[str], block_size: int, long_threshold: int) -> None:
-        self.paths = paths
+    def __init__(self, sources: list[str | Segment], block_size: int, long_threshold: int) -> None:
+        self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
         self.block_size = block_size
         self.long_threshold = max(long_threshold, block_size)
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
+        self._left: int | None = None  # bytes left in the current segment
 
     def __iter__(self) -> Iterator[Block | LongRecord]:
         base = 0
-        for path in self.paths:
+        for seg in self.sources:
+            path = seg.path
             name = display_name(path)
+            base = base if seg.base is None else seg.base
             try:
                 f: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")
+                if seg.start:
+                    f.seek(seg.start)
             except OSError as err:
                 raise describe_os_error(f"cannot open '{path}'", err) from None
+            self._left = None if seg.end is None else seg.end - seg.start
             try:
                 before = self.bytes_read
                 yield from self._blocks(f, base, name)
@@ -110,39 +130,44 @@ class RecordReader:
                     f.close()
 
     def _read(self, f: BinaryIO, name: str) -> bytes:
+        want = self.block_size if self._left is None else min(self.block_size, self._left)
+        if not want:
+            return b""
         try:
-            chunk = f.read(self.block_size)
+            chunk = f.read(want)
         except OSError as err:
             raise describe_os_error(f"error reading '{name}'", err) from None
         self.bytes_read += len(chunk)
+        if self._left is not None:
+            self._left -= len(chunk)
         return chunk
 
     def _blocks(self, f: BinaryIO, pos: int, name: str) -> Iterator[Block | LongRecord]:
-        carry = bytearray()  # bytes after the last newline seen, not yet emitted
+        carry = bytearray()  # the start of a record whose newline is not read yet
+        leftover = b""  # bytes read after a long record, not yet looked at
         while True:
-            chunk = self._read(f, name)
+            chunk, leftover = (leftover, b"") if leftover else (self._read(f, name), b"")
             if not chunk:
                 break
             cut = chunk.rfind(b"\n") + 1
             if not cut:
                 carry += chunk
                 if len(carry) > self.long_threshold:
-                    rest: list[bytes] = []
+                    rest: list = []
                     record = LongRecord(pos, self._long_pieces(f, name, bytes(carry), rest))
                     carry = bytearray()
                     yield record
                     for _ in record.pieces:  # drain if the consumer stopped early
                         pass
                     pos += rest[0]
-                    carry += rest[1]
+                    leftover = rest[1]
                 continue
             if carry:
                 carry += memoryview(chunk)[:cut]
                 data = bytes(carry)
-                carry = bytearray(memoryview(chunk)[cut:])
             else:
                 data = chunk if cut == len(chunk) else chunk[:cut]
-                carry = bytearray(memoryview(chunk)[cut:])
+            carry = bytearray(memoryview(chunk)[cut:])
             yield Block(pos, data)
             pos += len(data)
         if carry:
@@ -166,3 +191,49 @@ class RecordReader:
                 return
             length += len(chunk)
             yield chunk
+
+
+def _next_record_start(path: str, pos: int, size: int) -> int:
+    """The first record boundary at or after ``pos`` in ``path`` (``size`` if none)."""
+    if pos <= 0:
+        return 0
+    with open(path, "rb") as f:
+        f.seek(pos - 1)
+        while pos - 1 < size:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                break
+            cut = chunk.find(b"\n")
+            if cut >= 0:
+                return pos + cut
+            pos += len(chunk)
+    return size
+
+
+def split_ranges(paths: list[str], parts: int) -> list[list[Segment]]:
+    """Cut regular files ``paths`` (one input) into ``parts`` runs of whole records of similar size."""
+    sizes = [os.path.getsize(p) for p in paths]
+    total = sum(sizes)
+    # cut points as (file index, offset in file), each on a record boundary
+    cuts = [(0, 0)]
+    for k in range(1, parts):
+        target = total * k // parts
+        i = 0
+        while i < len(paths) - 1 and target >= sizes[i]:
+            target -= sizes[i]
+            i += 1
+        cut = (i, _next_record_start(paths[i], target, sizes[i]))
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    cuts.append((len(paths) - 1, sizes[-1]))
+    bases = [sum(sizes[:i]) for i in range(len(paths))]
+    ranges = []
+    for (i0, o0), (i1, o1) in zip(cuts, cuts[1:]):
+        segs = []
+        for i in range(i0, i1 + 1):
+            start = o0 if i == i0 else 0
+            end = o1 if i == i1 else sizes[i]
+            if end > start or (i == i0 and i0 == i1):
+                segs.append(Segment(paths[i], start, end, bases[i] + start))
+        ranges.append(segs)
+    return ranges

@@ -91,3 +91,13 @@ def test_library_api_matches_cli(tmp_path, corpus):
     assert out.read_bytes() == reference_order(corpus.read_bytes(), 42)
     assert result.records == len(records(corpus.read_bytes()))
     assert result.seed == 42 and not result.in_memory
+
+
+@pytest.mark.parametrize("tail", [b"a\nb\n", b"a\nb", b"", b"\n"])
+def test_records_after_a_long_line_at_end_of_input(tmp_path, tail):
+    """Bytes read past a streamed long line are whole records, not the start of one."""
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(1000) + b"L" * 300_000 + b"\n" + tail)
+    for memory in ("1M", "64M"):
+        proc = cli("--seed", 2, "-m", memory, src, check=True)
+        assert proc.stdout == reference_order(src.read_bytes(), 2)

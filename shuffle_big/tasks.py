@@ -1,0 +1,198 @@
+"""Self-describing units of work: scatter a run of input, order one bucket.
+
+The engine runs these inline or in worker processes; each takes only plain
+data (paths, offsets, sizes, the seed) and writes only to files it is told
+about, so any scheduler can run them, retry them, and get the same bytes: a
+record's key depends on nothing but the seed and its input offset.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .bucketfile import LongFrame, read_frames
+from .errors import describe_os_error
+from .keys import derive_keys, key_of, keys_of
+from .order import order_frames
+from .plan import Plan, make_plan
+from .records import Block, LongRecord, RecordReader, Segment, record_ends, record_starts
+from .scatter import FileBuckets
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Where pass 1 left the records of each key range: part files, bytes and record counts."""
+
+    parts: list[list[str]]  # parts[b]: files holding bucket b (one per scatter run)
+    nbytes: list[int]
+    nrecords: list[int]
+    consumed: int  # key bits that select a bucket: the next ones cut it further
+    files: int  # bucket files created, for reporting
+
+
+def keyed(block: Block, mix: tuple[int, int]):
+    """Record ends and keys of a block."""
+    ends = record_ends(block.data)
+    return ends, keys_of(record_starts(block.start, ends), mix)
+
+
+def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int, int], tick: Callable[[], None] = lambda: None) -> None:
+    """Scatter records read from the input into ``sink``."""
+    for item in items:
+        if isinstance(item, Block):
+            ends, keys = keyed(item, mix)
+            sink.add_block(item.data, ends, keys)
+        else:
+            sink.add_long(key_of(item.start, mix), item.pieces)
+        tick()
+
+
+@dataclass(frozen=True)
+class ScatterTask:
+    """Pass 1 for one run of the input: append each record to the bucket file of its key."""
+
+    segments: tuple[Segment, ...]
+    directory: str
+    name: str  # prefix for this task's bucket files
+    bits: int  # 2**bits buckets, by the top key bits
+    budget: int  # memory for this task
+    seed: int
+    max_open_files: int = 1024
+
+
+def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> tuple[list[str], list[int], list[int]]:
+    """Run ``task``; return its bucket files with their byte and record counts."""
+    plan = make_plan(task.budget, task.max_open_files)
+    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold)
+    sink = FileBuckets(task.directory, task.name, 0, task.bits, plan)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        if progress is not None:
+            progress(reader.bytes_read - done)
+            done = reader.bytes_read
+
+    try:
+        feed(reader, sink, derive_keys(task.seed), tick)
+    except BaseException:
+        sink.close(flush=False)
+        raise
+    sink.close()
+    return sink.paths, sink.nbytes.tolist(), sink.nrecords.tolist()
+
+
+def merge_scatters(results: list[tuple[list[str], list[int], list[int]]], bits: int) -> Buckets:
+    """Buckets from the results of scatter tasks that used the same ``bits``."""
+    count = 1 << bits
+    return Buckets(
+        parts=[[paths[b] for paths, _, _ in results] for b in range(count)],
+        nbytes=[sum(r[1][b] for r in results) for b in range(count)],
+        nrecords=[sum(r[2][b] for r in results) for b in range(count)],
+        consumed=bits,
+        files=count * len(results),
+    )
+
+
+def _frames(parts: list[str], max_frame: float = float("inf")):
+    for path in parts:
+        yield from read_frames(path, max_frame)
+
+
+def order_bucket(
+    parts: list[str], nbytes: int, nrecords: int, consumed: int, plan: Plan,
+    directory: str, name: str, write: Callable[[bytes], None],
+) -> int:
+    """Write one bucket's records in key order; return the passes it took (1 if it fit).
+
+    A bucket that fits is ordered in memory; a single record streams through;
+    anything else is scattered again by the next key bits, recursively. The
+    bucket's files are removed as soon as they are consumed.
+    """
+    try:
+        if nrecords == 0:
+            return 1
+        if plan.fits(nbytes, nrecords):
+            order_frames(_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), write)
+            return 1
+        if nrecords == 1:
+            for frame in _frames(parts, max_frame=0):
+                for piece in frame.pieces:
+                    write(piece)
+            return 1
+        bits = plan.bucket_bits(plan.cost(nbytes, nrecords), consumed)
+        sub = FileBuckets(directory, name, consumed, bits, plan)
+        try:
+            for frame in _frames(parts, max_frame=plan.block_size):
+                if isinstance(frame, LongFrame):
+                    sub.add_long(frame.key, frame.pieces)
+                else:
+                    data, keys = frame
+                    sub.add_block(data, record_ends(data), keys)
+        except BaseException:
+            sub.close(flush=False)
+            raise
+        sub.close()
+        _remove(parts)
+        depth = 0
+        for b, path in enumerate(sub.paths):
+            depth = max(depth, order_bucket(
+                [path], int(sub.nbytes[b]), int(sub.nrecords[b]), consumed + bits, plan, directory, f"{name}.{b}", write,
+            ))
+        return depth + 1
+    finally:
+        _remove(parts)
+
+
+def _remove(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+@dataclass(frozen=True)
+class OrderTask:
+    """Pass 2 for one bucket: order it and write it to ``out_path`` at ``out_offset``."""
+
+    parts: tuple[str, ...]
+    nbytes: int
+    nrecords: int
+    consumed: int
+    budget: int
+    directory: str
+    name: str
+    out_path: str
+    out_offset: int | None = None  # None: create out_path and write it from the start
+    out_name: str = ""  # how to name the output in messages
+    max_open_files: int = 1024
+
+
+def run_order(task: OrderTask) -> int:
+    """Run ``task``; return the passes it took."""
+    plan = make_plan(task.budget, task.max_open_files)
+    flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
+    try:
+        fd = os.open(task.out_path, flags, 0o600)
+    except OSError as err:
+        raise describe_os_error(f"cannot open '{task.out_path}'", err) from None
+    offset = task.out_offset or 0
+
+    def write(data: bytes) -> None:
+        nonlocal offset
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.pwrite(fd, view, offset)
+                offset += n
+                view = view[n:]
+        except OSError as err:
+            raise describe_os_error(f"error writing '{task.out_name or task.out_path}'", err) from None
+
+    try:
+        return order_bucket(list(task.parts), task.nbytes, task.nrecords, task.consumed, plan, task.directory, task.name, write)
+    finally:
+        os.close(fd)

@@ -1,0 +1,97 @@
+"""-j N: the same bytes as -j 1 on every path, and clean failure when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import cli, cli_popen, numbered_lines, reference_order
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """~24 MB with a few long lines: spills at 16M and splits again in the workers at 8M."""
+    parts = []
+    for i in range(12):
+        parts.append(numbered_lines(60_000, width=0))
+        parts.append(b"LONG%d" % i + b"q" * 900_000 + b"\n")
+    path = tmp_path_factory.mktemp("jobs") / "mixed.txt"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+@pytest.mark.parametrize("memory", ["8M", "16M", "64M"])
+def test_jobs_do_not_change_the_output(mixed, memory, tmp_path, temp_dir):
+    expected = reference_order(mixed.read_bytes(), 21)
+    for jobs in (1, 2, 3):
+        proc = cli("-j", jobs, "-m", memory, "--seed", 21, "-T", temp_dir, "-v", mixed, check=True)
+        assert proc.stdout == expected, f"-j {jobs} -m {memory}"
+        out = tmp_path / f"out{jobs}"
+        cli("-j", jobs, "-m", memory, "--seed", 21, "-T", temp_dir, mixed, "-o", out, check=True)
+        assert out.read_bytes() == expected, f"-j {jobs} -m {memory} -o"
+        assert list(temp_dir.iterdir()) == []
+    assert b"2 jobs" in cli("-j", 2, "-m", memory, "-v", mixed, check=True).stderr
+
+
+def test_jobs_with_stdin_and_several_files(mixed, tmp_path):
+    small = tmp_path / "small"
+    small.write_bytes(b"no newline at end")
+    data = mixed.read_bytes()
+    expected = reference_order(data + data + small.read_bytes() + b"\n", 5)
+    got = cli("-j", 2, "-m", "16M", "--seed", 5, "-", mixed, small, input=data, check=True).stdout
+    assert got == expected
+    got = cli("-j", 2, "-m", "16M", "--seed", 5, mixed, mixed, small, check=True).stdout
+    assert got == expected
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _wait_for_workers(proc, temp_dir, n: int) -> list[int]:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        kids = [c for c in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        if len(kids) >= n and any(temp_dir.iterdir()):
+            return kids
+        time.sleep(0.02)
+    raise AssertionError("workers did not start")
+
+
+@pytest.fixture
+def big(tmp_path) -> Path:
+    src = tmp_path / "big.txt"
+    src.write_bytes(numbered_lines(2_500_000))  # ~60 MB
+    return src
+
+
+def test_worker_killed_fails_cleanly(big, tmp_path, temp_dir):
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"old\n")
+    proc = cli_popen("-j", 2, "-m", "16M", "-T", temp_dir, big, "-o", out, stderr=subprocess.PIPE)
+    kids = _wait_for_workers(proc, temp_dir, 2)
+    os.kill(kids[0], signal.SIGKILL)
+    assert proc.wait(timeout=30) == 1
+    assert proc.stderr.read() == b"shuffle-big: a worker process died unexpectedly (out of memory, or killed?)\n"
+    assert list(temp_dir.iterdir()) == []
+    assert out.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt", "out.txt", "tmp"]
+
+
+def test_sigterm_stops_workers_and_cleans_up(big, temp_dir):
+    proc = cli_popen("-j", 2, "-m", "16M", "-T", temp_dir, big, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids = _wait_for_workers(proc, temp_dir, 2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert proc.stderr.read() == b""
+    assert list(temp_dir.iterdir()) == []
+    time.sleep(0.2)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists() and b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
