@@ -14,17 +14,22 @@ import pytest
 
 from helpers import ROOT
 
+TRACKER = 12 << 20
 BUDGET = 16 << 20  # small enough for many buckets, large enough that the ~3 MB of code pages a run touches beyond the idle baseline do not dominate
 
 
-def peak_rss(args: list, stdin=subprocess.DEVNULL) -> int:
-    """Run the command and return its peak RSS in bytes (kernel rusage, via scripts/peak_rss.py)."""
+def peak_rss(args: list, stdin=subprocess.DEVNULL, tree: bool = False) -> int:
+    """Run the command; return its peak RSS in bytes (kernel rusage, via scripts/peak_rss.py).
+
+    ``tree``: the sampled peak of all its processes together instead.
+    """
     proc = subprocess.run(
         [sys.executable, ROOT / "scripts" / "peak_rss.py", sys.executable, "-m", "shuffle_big", *map(str, args)],
         stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     assert proc.returncode == 0, proc.stderr
-    return int(proc.stderr.rsplit(b"peak_rss_kib=", 1)[1]) * 1024
+    key = b"peak_tree_kib=" if tree else b"peak_rss_kib="
+    return int(proc.stderr.rsplit(key, 1)[1].split()[0]) * 1024
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,7 @@ def corpus(tmp_path_factory, shape: str, size: int):
 @pytest.mark.parametrize("shape", ["short", "text"])
 def test_peak_rss_within_budget_on_20x_input(tmp_path_factory, baseline, shape):
     src = corpus(tmp_path_factory, shape, 20 * BUDGET)
-    rss = peak_rss(["-m", BUDGET, "--seed", 1, src])
+    rss = peak_rss(["-j", 1, "-m", BUDGET, "--seed", 1, src])
     print(f"{shape}: baseline {baseline >> 20} MB, peak {rss >> 20} MB, over baseline {(rss - baseline) / 2**20:.1f} MB")
     assert rss - baseline <= BUDGET
 
@@ -56,12 +61,27 @@ def test_peak_rss_within_budget_on_20x_input(tmp_path_factory, baseline, shape):
 def test_peak_rss_within_budget_from_a_pipe(tmp_path_factory, baseline):
     src = corpus(tmp_path_factory, "text", 20 * BUDGET)
     with open(src, "rb") as f:
-        rss = peak_rss(["-m", BUDGET], stdin=f)
+        rss = peak_rss(["-j", 1, "-m", BUDGET], stdin=f)
     assert rss - baseline <= BUDGET
 
 
 def test_peak_rss_in_memory_path(tmp_path_factory, baseline):
     budget = 64 << 20
     src = corpus(tmp_path_factory, "text", 24 << 20)  # fits: ordered in memory
-    rss = peak_rss(["-m", budget, src])
+    rss = peak_rss(["-j", 1, "-m", budget, src])
     assert rss - baseline <= budget
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_workers_share_the_budget(tmp_path_factory, baseline, stdin):
+    """-j 2: all processes together stay within the budget plus one baseline per process.
+
+    The processes: the parent, two workers, and multiprocessing's resource
+    tracker (a bare interpreter, counted as TRACKER).
+    """
+    src = corpus(tmp_path_factory, "short", 20 * BUDGET)
+    with open(src, "rb") as f:
+        args = ["-j", 2, "-m", BUDGET] + ([] if stdin else [src])
+        rss = peak_rss(args, stdin=f if stdin else subprocess.DEVNULL, tree=True)
+    print(f"-j 2 {'stdin' if stdin else 'file'}: all processes {rss >> 20} MB, 3 baselines + tracker {(3 * baseline + TRACKER) >> 20} MB")
+    assert rss - 3 * baseline - TRACKER <= BUDGET
