@@ -147,7 +147,7 @@ class _Run:
                     break
             if sink is None:
                 self.result.records, self.result.bytes = held_records, held_bytes
-                order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), self.out.write)
+                order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), plan.block_records, self.out.write)
                 return None
             try:
                 feed(items, sink, self.mix, lambda: meter.to(reader.bytes_read))

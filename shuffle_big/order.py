@@ -33,12 +33,14 @@ def order_frames(
     frames: Iterable[tuple[bytes, np.ndarray]],
     consumed: int,
     bits: int,
+    max_records: int,
     write: Callable[[bytes], None],
 ) -> None:
     """Write the records of ``frames`` (a key-range bucket) in key order.
 
     ``bits`` key bits after ``consumed`` cut the bucket into pieces ordered one
-    at a time; the caller picks ``bits`` so a piece is cache-sized.
+    at a time; the caller picks ``bits`` so a piece is cache-sized. Frames are
+    partitioned at most ``max_records`` records at a time.
     """
     if bits == 0:
         datas, keys = [], []
@@ -48,7 +50,7 @@ def order_frames(
         if datas:
             write(order_piece(b"".join(datas), np.concatenate(keys)))
         return
-    held = Partitioned(consumed, bits)
+    held = Partitioned(consumed, bits, max_records)
     for data, k in frames:
         held.add(data, record_ends(data), k)
     for _, datas, keys in held.take():

@@ -55,20 +55,40 @@ def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bi
 
 
 class Partitioned:
-    """Blocks partitioned by the same key bits, held until taken out bucket by bucket."""
+    """Blocks partitioned by the same key bits, held until taken out bucket by bucket.
 
-    def __init__(self, consumed: int, bits: int) -> None:
+    Blocks of more than ``max_records`` records are cut first, which bounds the
+    working memory of a block full of empty lines.
+    """
+
+    def __init__(self, consumed: int, bits: int, max_records: int) -> None:
         self.consumed = consumed
         self.bits = bits
         self.count = 1 << bits
+        self.max_records = max_records
         self.cost = 0  # memory held, bytes
+        self.nbytes = np.zeros(self.count, dtype=np.int64)  # everything ever added, per bucket
+        self.nrecords = np.zeros(self.count, dtype=np.int64)
         self._parts: list[Partition] = []
 
-    def add(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> Partition:
+    def add(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
+        n = len(ends)
+        if n <= self.max_records:
+            self._add(data, ends, keys)
+            return
+        lo = 0
+        for i in range(0, n, self.max_records):
+            j = min(i + self.max_records, n)
+            hi = int(ends[j - 1])
+            self._add(data[lo:hi], ends[i:j] - lo, keys[i:j])
+            lo = hi
+
+    def _add(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
         part = partition(data, ends, keys, self.consumed, self.bits)
         self._parts.append(part)
         self.cost += part.cost
-        return part
+        self.nbytes += np.diff(part.byte_cum)
+        self.nrecords += np.diff(part.rec_cum)
 
     def __bool__(self) -> bool:
         return bool(self._parts)

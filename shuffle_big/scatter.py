@@ -29,9 +29,9 @@ class FileBuckets:
         self.count = 1 << bits
         self.plan = plan
         self.paths = [os.path.join(directory, f"{name}.{i}") for i in range(self.count)]
-        self.nbytes = np.zeros(self.count, dtype=np.int64)
-        self.nrecords = np.zeros(self.count, dtype=np.int64)
-        self._held = Partitioned(consumed, bits)
+        self._held = Partitioned(consumed, bits, plan.block_records)
+        self.nbytes = self._held.nbytes  # per bucket, everything added so far
+        self.nrecords = self._held.nrecords
         self._fds: list[int] = []
         try:
             for path in self.paths:
@@ -41,9 +41,7 @@ class FileBuckets:
             raise describe_os_error(f"cannot create bucket file in '{directory}'", err) from None
 
     def add_block(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
-        part = self._held.add(data, ends, keys)
-        self.nbytes += np.diff(part.byte_cum)
-        self.nrecords += np.diff(part.rec_cum)
+        self._held.add(data, ends, keys)
         if self._held.cost >= self.plan.write_buffer:
             self.flush()
 

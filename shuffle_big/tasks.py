@@ -115,7 +115,7 @@ def order_bucket(
         if nrecords == 0:
             return 1
         if plan.fits(nbytes, nrecords):
-            order_frames(_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), write)
+            order_frames(_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), plan.block_records, write)
             return 1
         if nrecords == 1:
             for frame in _frames(parts, max_frame=0):

@@ -12,7 +12,7 @@ def test_log2_helpers():
 def test_plan_stays_inside_budget(budget):
     p = make_plan(budget)
     # held data and the working sets it is processed with must fit together
-    worst_block_work = p.block_size * 130
+    worst_block_work = p.block_records * 130 + 3 * p.block_size
     assert p.capacity + worst_block_work <= budget
     assert p.write_buffer + worst_block_work <= budget
     assert 2 << 10 <= p.block_size <= 1 << 20
