@@ -105,8 +105,8 @@ def main() -> None:
         print(f"  {name}: {best[0]:.2f} s", file=sys.stderr)
     ours = min(t for name, t, _ in results if name.startswith("shuffle-big"))
     cat = results[0][1]
-    print(f"| tool | seconds | MB/s | peak RSS (all processes) | time / fastest shuffle-big | time / cat |")
-    print(f"|---|---:|---:|---:|---:|---:|")
+    print("| tool | seconds | MB/s | peak RSS (all processes) | time / fastest shuffle-big | time / cat |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, t, rss in results:
         print(f"| {name} | {t:.2f} | {size / t / 1e6:.0f} | {rss / 2**20:.0f} MB | {t / ours:.2f} | {t / cat:.1f} |")
     out.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from .errors import ShuffleError, describe_os_error
+from .errors import describe_os_error
 
 
 @dataclass(slots=True)
