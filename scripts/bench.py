@@ -39,6 +39,25 @@ def timed(cmd: list[str] | str, env: dict | None = None, stdin=None, stdout=None
     return elapsed, int(proc.stderr.rsplit(b"peak_tree_kib=", 1)[1]) * 1024
 
 
+def drop_caches() -> None:
+    """Flush dirty pages and empty the page cache (needs root)."""
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def dd_floor(src: Path, out: Path, size: int) -> float:
+    """Seconds to read ``src`` twice and write ``size`` bytes twice with dd, cache dropped: the disk's floor."""
+    total = 0.0
+    for _ in range(2):
+        drop_caches()
+        total += timed(["dd", f"if={src}", "of=/dev/null", "bs=1M"])[0]
+        total += timed(["dd", "if=/dev/zero", f"of={out}", "bs=1M", f"count={size >> 20}", "conv=fdatasync"])[0]
+    drop_caches()
+    out.unlink()
+    return total
+
+
 def find_terashuf(given: str | None) -> str | None:
     for candidate in (given, os.environ.get("TERASHUF"), shutil.which("terashuf")):
         if candidate and os.access(candidate, os.X_OK):
@@ -57,6 +76,7 @@ def main() -> None:
     ap.add_argument("--jobs", default="1,2", help="comma-separated -j values to run shuffle-big with [1,2]")
     ap.add_argument("--skip", default="", help="comma-separated tools to skip: shuf,sort,terashuf")
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is reported [1]")
+    ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
     args = ap.parse_args()
 
     data_dir = Path(args.data_dir)
@@ -72,9 +92,10 @@ def main() -> None:
                     f.write(block)
     out = data_dir / "bench-out.txt"
     size = src.stat().st_size
-    with open(src, "rb") as f:  # warm the page cache
-        while f.read(1 << 24):
-            pass
+    if not args.cold:
+        with open(src, "rb") as f:  # warm the page cache
+            while f.read(1 << 24):
+                pass
     budget = parse_size(args.memory)
     skip = set(filter(None, args.skip.split(",")))
     terashuf = find_terashuf(args.terashuf)
@@ -92,11 +113,17 @@ def main() -> None:
         tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}))
 
     print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"# file: {src} ({size / 1e9:.2f} GB), page cache warm, best of {args.repeat}")
+    cache = "page cache dropped before each run" if args.cold else "page cache warm"
+    print(f"# file: {src} ({size / 1e9:.2f} GB), {cache}, best of {args.repeat}")
     results = []
+    if args.cold:
+        results.append(("dd floor (read twice, write twice)", dd_floor(src, out, size), 0))
+        print(f"  dd floor: {results[-1][1]:.2f} s", file=sys.stderr)
     for name, cmd, env in tools:
         best = None
         for _ in range(args.repeat):
+            if args.cold:
+                drop_caches()
             t, rss = timed(cmd, env)
             if out.stat().st_size != size:  # generated corpora end with a newline
                 raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
@@ -104,7 +131,7 @@ def main() -> None:
         results.append((name, *best))
         print(f"  {name}: {best[0]:.2f} s", file=sys.stderr)
     ours = min(t for name, t, _ in results if name.startswith("shuffle-big"))
-    cat = results[0][1]
+    cat = next(t for name, t, _ in results if name == "cat")
     print("| tool | seconds | MB/s | peak RSS (all processes) | time / fastest shuffle-big | time / cat |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, t, rss in results:

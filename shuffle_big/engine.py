@@ -162,18 +162,19 @@ class _Run:
         """Known input size projected (with keys) beyond what memory can hold?"""
         return size is not None and self.plan.cost(size, int(size * nrecords / nbytes)) > self.plan.capacity
 
-    def _estimate(self, size: int | None, per_record: float) -> float:
-        """Memory cost of the whole input; checks temp space for a known size."""
+    def _estimate(self, size: int | None, per_record: float) -> tuple[float, float]:
+        """Bytes and records of the whole input; checks temp space for a known size."""
         if size is None:
-            return float(1 << 62)  # unknown input: as many buckets as the limits allow
-        est = self.plan.cost(size, int(size * per_record))
-        self.temp.require(est + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
-        return est
+            return float(1 << 62), float(1 << 58)  # unknown input: as many buckets as the limits allow
+        nrecords = size * per_record
+        self.temp.require(self.plan.cost(size, int(nrecords)) + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
+        return float(size), nrecords
 
     def _spill(self, held: list, nbytes: int, nrecords: int, size: int | None) -> FileBuckets:
         """Start pass 1 proper: create bucket files and move held records into them."""
-        est = self._estimate(size, nrecords / nbytes if nbytes else 0.0)
-        buckets = FileBuckets(self.temp.path, self.temp.new_name(), 0, self.plan.bucket_bits(est, 0), self.plan)
+        est_bytes, est_records = self._estimate(size, nrecords / nbytes if nbytes else 0.0)
+        bits = self.plan.bucket_bits(est_bytes, est_records, 0)
+        buckets = FileBuckets(self.temp.path, self.temp.new_name(), 0, bits, self.plan)
         for data, keys in _drain(held):
             buckets.add_block(data, record_ends(data), keys)
         return buckets
@@ -183,7 +184,7 @@ class _Run:
             head = f.read(1 << 20)
         per_record = (head.count(b"\n") + 1) / (len(head) + 1)
         worker_plan = make_plan(self.worker_budget, self.fds)
-        bits = worker_plan.bucket_bits(self._estimate(size, per_record), 0)
+        bits = worker_plan.bucket_bits(*self._estimate(size, per_record), 0)
         directory = self.temp.path
         tasks = [
             ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds)

@@ -64,17 +64,25 @@ class Plan:
         bits = max(ceil_log2(nrecords / self.records_per_piece), ceil_log2(nbytes / self.bytes_per_piece))
         return min(bits, 16, 64 - consumed)
 
-    def bucket_bits(self, est_cost: float, consumed: int) -> int:
-        """Key bits for file buckets so each bucket's cost fits in memory.
+    def bucket_bits(self, nbytes: float, nrecords: float, consumed: int) -> int:
+        """Key bits for file buckets holding ``nbytes`` in ``nrecords`` records.
 
-        Aims each bucket at 60% of capacity so random variation in bucket
-        sizes rarely forces another pass; never fewer than 2 buckets (this is
+        Aims each bucket at one cache-sized piece, so pass 2 orders it without
+        cutting it first (each cut costs another split and join per record),
+        and at no more than 60% of capacity so random variation in bucket
+        sizes rarely forces another pass. Never fewer than 2 buckets (this is
         only called when the data does not fit), never more than the open-file
-        limit or than makes bucket writes tiny. Buckets still too big are split
-        again by the next key bits.
+        limit, than makes bucket writes tiny, or than makes a block's bucket
+        bounds (8 bytes per bucket) weigh more than a quarter of the block.
+        Buckets still too big are split again by the next key bits, or cut
+        into pieces in memory.
         """
-        want = ceil_log2(est_cost / (0.6 * self.capacity))
-        most = floor_log2(min(self.max_buckets, self.write_buffer // MIN_WRITE))
+        want = max(
+            ceil_log2(self.cost(nbytes, nrecords) / (0.6 * self.capacity)),
+            ceil_log2(nrecords / self.records_per_piece),
+            ceil_log2(nbytes / self.bytes_per_piece),
+        )
+        most = floor_log2(min(self.max_buckets, self.write_buffer // MIN_WRITE, self.block_size // 32))
         return max(1, min(want, most, 16, 64 - consumed))
 
 

@@ -122,7 +122,7 @@ def order_bucket(
                 for piece in frame.pieces:
                     write(piece)
             return 1
-        bits = plan.bucket_bits(plan.cost(nbytes, nrecords), consumed)
+        bits = plan.bucket_bits(nbytes, nrecords, consumed)
         sub = FileBuckets(directory, name, consumed, bits, plan)
         try:
             for frame in _frames(parts, max_frame=plan.block_size):

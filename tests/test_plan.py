@@ -24,30 +24,41 @@ def test_plan_rejects_tiny_budget():
         make_plan(MIN_MEMORY - 1)
 
 
-def test_bucket_bits_scale_with_input():
+def test_buckets_are_piece_sized_while_limits_allow():
     p = make_plan(256 << 20, max_open_files=20000)
-    small = p.bucket_bits(1 << 30, 0)
-    big = p.bucket_bits(16 << 30, 0)
-    assert big == small + 4
-    # each bucket is planned to fit in memory with room to spare
-    assert (1 << 30) / (1 << small) <= 0.6 * p.capacity
+    bits = p.bucket_bits(1 << 30, 1 << 23, 0)  # 1 GB of 128-byte lines
+    assert (1 << 30) >> bits <= p.bytes_per_piece
+    assert (1 << 23) >> bits <= p.records_per_piece
+    assert p.bucket_bits(2 << 30, 1 << 24, 0) == bits + 1
+
+
+def test_buckets_fit_in_memory():
+    p = make_plan(64 << 20, max_open_files=20000)
+    p = p.__class__(**{**p.__dict__, "bytes_per_piece": 1 << 40, "records_per_piece": 1 << 40})
+    bits = p.bucket_bits(1 << 30, 1 << 20, 0)
+    assert p.cost(1 << 30, 1 << 20) / (1 << bits) <= 0.6 * p.capacity
 
 
 def test_bucket_bits_respect_open_file_limit():
     p = make_plan(1 << 30, max_open_files=100)  # 36 usable after the reserve
-    assert 1 << p.bucket_bits(1 << 40, 0) <= 36
-    assert p.bucket_bits(1 << 40, 0) >= 1
+    assert 1 << p.bucket_bits(1 << 40, 1 << 30, 0) <= 36
+    assert p.bucket_bits(1 << 40, 1 << 30, 0) >= 1
+
+
+def test_bucket_bits_respect_write_size():
+    p = make_plan(4 << 20, max_open_files=20000)
+    assert p.write_buffer >> p.bucket_bits(1 << 40, 1 << 30, 0) >= 16 << 10
 
 
 def test_bucket_bits_never_exceed_key_width():
     p = make_plan(1 << 30)
-    assert p.bucket_bits(1 << 40, 62) == 2
+    assert p.bucket_bits(1 << 40, 1 << 30, 62) == 2
     assert p.piece_bits(1 << 30, 1 << 25, 64) == 0
 
 
 def test_bucket_bits_split_at_least_in_two():
     p = make_plan(64 << 20)
-    assert p.bucket_bits(p.capacity + 1, 0) >= 1
+    assert p.bucket_bits(p.capacity + 1, 1, 0) >= 1
 
 
 def test_piece_bits_make_cache_sized_pieces():
