@@ -155,16 +155,23 @@ def _remove(paths: list[str]) -> None:
 
 
 @dataclass(frozen=True)
-class OrderTask:
-    """Pass 2 for one bucket: order it and write it to ``out_path`` at ``out_offset``."""
+class BucketRef:
+    """One bucket of pass 1: its part files, bytes, records, and a name prefix for splitting it."""
 
     parts: tuple[str, ...]
     nbytes: int
     nrecords: int
+    name: str
+
+
+@dataclass(frozen=True)
+class OrderTask:
+    """Pass 2 for consecutive buckets: order each, write them one after another to ``out_path`` at ``out_offset``."""
+
+    buckets: tuple[BucketRef, ...]
     consumed: int
     budget: int
     directory: str
-    name: str
     out_path: str
     out_offset: int | None = None  # None: create out_path and write it from the start
     out_name: str = ""  # how to name the output in messages
@@ -172,7 +179,7 @@ class OrderTask:
 
 
 def run_order(task: OrderTask) -> int:
-    """Run ``task``; return the passes it took."""
+    """Run ``task``; return the most passes a bucket took."""
     plan = make_plan(task.budget, task.max_open_files)
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
     try:
@@ -193,6 +200,30 @@ def run_order(task: OrderTask) -> int:
             raise describe_os_error(f"error writing '{task.out_name or task.out_path}'", err) from None
 
     try:
-        return order_bucket(list(task.parts), task.nbytes, task.nrecords, task.consumed, plan, task.directory, task.name, write)
+        return max(
+            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, task.directory, b.name, write)
+            for b in task.buckets
+        )
     finally:
         os.close(fd)
+
+
+def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[list[int]]:
+    """Consecutive non-empty buckets in about ``groups`` runs of similar size (one task each).
+
+    Thousands of small buckets as thousands of tasks would cost more in task
+    overhead than their ordering; a few runs per worker keep the load balanced.
+    """
+    total = sum(nbytes)
+    target = max(1, total // max(1, groups))
+    runs: list[list[int]] = [[]]
+    size = 0
+    for b, (n, r) in enumerate(zip(nbytes, nrecords)):
+        if not r:
+            continue
+        if runs[-1] and size + n > target:
+            runs.append([])
+            size = 0
+        runs[-1].append(b)
+        size += n
+    return [run for run in runs if run]

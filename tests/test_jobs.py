@@ -95,3 +95,18 @@ def test_sigterm_stops_workers_and_cleans_up(big, temp_dir):
     assert list(temp_dir.iterdir()) == []
     time.sleep(0.2)
     assert not [k for k in kids if Path(f"/proc/{k}").exists() and b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+
+
+def test_small_stdin_with_jobs_stays_in_memory(tmp_path):
+    data = numbered_lines(5000)
+    proc = cli("-j", 2, "-m", "64M", "--seed", 8, "-T", tmp_path / "missing", "-v", input=data, check=True)
+    assert b"in memory" in proc.stderr  # the -T directory does not even exist
+    assert proc.stdout == reference_order(data, 8)
+
+
+def test_big_stdin_with_jobs_is_spilled_and_scattered_in_parallel(mixed, temp_dir):
+    data = mixed.read_bytes()
+    proc = cli("-j", 2, "-m", "16M", "--seed", 8, "-T", temp_dir, "-v", input=data, check=True)
+    assert b"2 jobs" in proc.stderr and b"bucket files" in proc.stderr
+    assert proc.stdout == reference_order(data, 8)
+    assert list(temp_dir.iterdir()) == []

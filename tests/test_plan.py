@@ -1,6 +1,6 @@
 import pytest
 
-from shuffle_big.plan import MIN_MEMORY, ceil_log2, floor_log2, make_plan
+from shuffle_big.plan import MAX_BUCKET_BITS, MIN_MEMORY, ceil_log2, floor_log2, make_plan
 
 
 def test_log2_helpers():
@@ -26,10 +26,11 @@ def test_plan_rejects_tiny_budget():
 
 def test_buckets_are_piece_sized_while_limits_allow():
     p = make_plan(256 << 20, max_open_files=20000)
-    bits = p.bucket_bits(1 << 30, 1 << 23, 0)  # 1 GB of 128-byte lines
-    assert (1 << 30) >> bits <= p.bytes_per_piece
-    assert (1 << 23) >> bits <= p.records_per_piece
-    assert p.bucket_bits(2 << 30, 1 << 24, 0) == bits + 1
+    bits = p.bucket_bits(1 << 28, 1 << 21, 0)  # 256 MB of 128-byte lines
+    assert (1 << 28) >> bits <= p.bytes_per_piece
+    assert (1 << 21) >> bits <= p.records_per_piece
+    assert p.bucket_bits(1 << 29, 1 << 22, 0) == bits + 1
+    assert p.bucket_bits(1 << 40, 1 << 33, 0) == MAX_BUCKET_BITS
 
 
 def test_buckets_fit_in_memory():
