@@ -98,40 +98,12 @@ def check_inputs(paths: list[str]) -> None:
                 raise describe_os_error(f"cannot open '{path}'", err) from None
 
 
-class Prefixed:
-    """A binary stream that replays ``prefix`` (bytes already read) before reading on from ``rest``."""
-
-    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
-        self._prefix = memoryview(prefix)
-        self._rest = rest
-
-    def read(self, n: int) -> bytes:
-        if self._prefix:
-            head, self._prefix = self._prefix[:n], self._prefix[n:]
-            if not self._prefix:
-                self._prefix = memoryview(b"")
-            return bytes(head)
-        return self._rest.read(n)
-
-
-def read_up_to(f: BinaryIO, n: int) -> bytes:
-    """Up to ``n`` bytes from ``f``, fewer only at end of input."""
-    parts, got = [], 0
-    while got < n:
-        chunk = f.read(min(n - got, 1 << 20))
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
 class RecordReader:
     """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``sources``."""
 
-    def __init__(self, sources: list[str | Segment], block_size: int, long_threshold: int, stdin: BinaryIO | None = None) -> None:
+    def __init__(self, sources: list[str | Segment], block_size: int, long_threshold: int) -> None:
         self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
-        self.stdin = stdin or sys.stdin.buffer
+        self.stdin = sys.stdin.buffer
         self.block_size = block_size
         self.long_threshold = max(long_threshold, block_size)
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)

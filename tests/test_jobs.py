@@ -104,7 +104,7 @@ def test_small_stdin_with_jobs_stays_in_memory(tmp_path):
     assert proc.stdout == reference_order(data, 8)
 
 
-def test_big_stdin_with_jobs_is_spilled_and_scattered_in_parallel(mixed, temp_dir):
+def test_big_stdin_with_jobs_is_ordered_in_parallel(mixed, temp_dir):
     data = mixed.read_bytes()
     proc = cli("-j", 2, "-m", "16M", "--seed", 8, "-T", temp_dir, "-v", input=data, check=True)
     assert b"2 jobs" in proc.stderr and b"bucket files" in proc.stderr
