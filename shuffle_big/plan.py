@@ -21,9 +21,11 @@ from dataclasses import dataclass
 MIN_MEMORY = 1 << 20
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
 MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall
-# More than 1024 buckets per scatter measured slower with -j 2 (1 GB of 20-byte
-# lines at 256M: 2048 per worker 16.5 s, 1024 15.3 s; noisy VM, single runs).
-MAX_BUCKET_BITS = 10
+# Buckets per scatter, measured with -j 2 at 256M on 1 GB (alternating runs,
+# seconds): ~157-byte lines: 64 -> 4.4-5.5, 256 -> 4.8-4.9, 1024 -> 5.7-5.9;
+# 20-byte lines: 64 -> 14.2-15.5, 256 -> 14.4, 1024 -> 14.9-15.9. More buckets
+# spare pass 2 a cut into pieces but cost pass 1 more files and smaller writes.
+MAX_BUCKET_BITS = 8
 
 
 def clamp(x: int, lo: int, hi: int) -> int:
