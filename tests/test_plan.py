@@ -26,10 +26,10 @@ def test_plan_rejects_tiny_budget():
 
 def test_buckets_are_piece_sized_while_limits_allow():
     p = make_plan(256 << 20, max_open_files=20000)
-    bits = p.bucket_bits(1 << 28, 1 << 21, 0)  # 256 MB of 128-byte lines
-    assert (1 << 28) >> bits <= p.bytes_per_piece
-    assert (1 << 21) >> bits <= p.records_per_piece
-    assert p.bucket_bits(1 << 29, 1 << 22, 0) == bits + 1
+    bits = p.bucket_bits(1 << 26, 1 << 19, 0)  # 64 MB of 128-byte lines
+    assert (1 << 26) >> bits <= p.bytes_per_piece
+    assert (1 << 19) >> bits <= p.records_per_piece
+    assert p.bucket_bits(1 << 27, 1 << 20, 0) == bits + 1
     assert p.bucket_bits(1 << 40, 1 << 33, 0) == MAX_BUCKET_BITS
 
 
