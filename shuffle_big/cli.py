@@ -13,6 +13,7 @@ from .errors import ShuffleError
 from .plan import MIN_MEMORY
 from .engine import shuffle
 from .sizes import default_memory, format_size, parse_size
+from .tempspace import clean_stale
 
 EPILOG = """\b
 Examples:
@@ -79,11 +80,15 @@ class SizeType(click.ParamType):
     help="Worker processes for large inputs; they share --memory. [default: number of CPUs]",
 )
 @click.option("-T", "--temp-dir", metavar="DIR", default=None, help="Directory for temporary buckets. [default: $TMPDIR or /tmp]")
+@click.option(
+    "--clean-temp", is_flag=True,
+    help="Remove temporary directories left by killed runs (in -T DIR) and exit.",
+)
 @click.option("--progress/--no-progress", default=None, help="Show progress bars on stderr. [default: when stderr is a terminal]")
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(files, output, memory, jobs, seed, temp_dir, progress, verbose, quiet):
+def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verbose, quiet):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
@@ -91,6 +96,11 @@ def main(files, output, memory, jobs, seed, temp_dir, progress, verbose, quiet):
     shuffled together as one input. Lines are bytes: any encoding, CRLF and
     NUL pass through unchanged; a last line without a newline gets one.
     """
+    if clean_temp:
+        removed = clean_stale(temp_dir)
+        if not quiet:
+            click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
+        return
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
     if progress is None:

@@ -2,18 +2,71 @@
 
 The directory is created only when data must spill to disk, is private
 (mode 0700), named ``shuffle-big.<pid>.*`` so leftovers of a killed run are
-recognisable, and removed on success, error and interruption.
+recognisable, and removed on success, error and interruption. A run that was
+killed with SIGKILL cannot clean up: the next run that spills to the same
+parent removes directories whose owner process is gone (same host only), and
+``shuffle-big --clean-temp`` does it on demand.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
+import socket
 import tempfile
 
 from .errors import ShuffleError, describe_os_error
 from .sizes import format_size
+
+
+PREFIX = "shuffle-big."
+_NAME = re.compile(r"^shuffle-big\.(\d+)\.")
+OWNER_FILE = "owner"  # holds the host name, so a shared temp dir is only cleaned by its own host
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_dirs(parent: str) -> list[str]:
+    """Temp dirs of earlier runs on this host whose process is gone (killed by SIGKILL, a crash, a reboot)."""
+    host = socket.gethostname()
+    found = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    for name in names:
+        m = _NAME.match(name)
+        path = os.path.join(parent, name)
+        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as f:
+                if f.read().strip() != host:
+                    continue
+        except OSError:
+            continue
+        found.append(path)
+    return found
+
+
+def clean_stale(parent: str | None = None) -> list[str]:
+    """Remove stale temp dirs in ``parent`` (default: the system temp dir); return what was removed."""
+    removed = []
+    for path in stale_dirs(parent or tempfile.gettempdir()):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            removed.append(path)
+    return removed
 
 
 class TempSpace:
@@ -26,9 +79,12 @@ class TempSpace:
     def path(self) -> str:
         if self._dir is None:
             try:
-                self._dir = tempfile.mkdtemp(prefix=f"shuffle-big.{os.getpid()}.", dir=self.parent)
+                self._dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=self.parent)
+                with open(os.path.join(self._dir, OWNER_FILE), "w") as f:
+                    f.write(socket.gethostname() + "\n")
             except OSError as err:
                 raise describe_os_error(f"cannot create temporary directory in '{self.parent}'", err) from None
+            clean_stale(self.parent)  # leftovers of killed runs would fill the disk over time
         return self._dir
 
     def new_name(self) -> str:

@@ -1,0 +1,53 @@
+"""Leftovers of killed runs: recognisable, and removed once their owner is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from helpers import cli, cli_popen, numbered_lines
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _leftover(parent, pid: int, host: str | None = None):
+    d = parent / f"shuffle-big.{pid}.abcd1234"
+    d.mkdir()
+    (d / "b1.0").write_bytes(b"x" * 1000)
+    (d / "owner").write_text((host or socket.gethostname()) + "\n")
+    return d
+
+
+def test_sigkill_leaves_a_named_dir_that_the_next_run_removes(tmp_path, temp_dir):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(400_000))
+    proc = cli_popen("-j", 1, "-m", "1M", "-T", temp_dir, src, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while not any(temp_dir.iterdir()) and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = list(temp_dir.iterdir())
+    assert [p.name.startswith(f"shuffle-big.{proc.pid}.") for p in left] == [True]
+    cli("-j", 1, "-m", "1M", "-T", temp_dir, src, check=True)  # spills: cleans up on the way
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_clean_temp_removes_only_dead_owners_of_this_host(temp_dir):
+    dead = _leftover(temp_dir, _dead_pid())
+    alive = _leftover(temp_dir, os.getpid())
+    other_host = _leftover(temp_dir, _dead_pid() + 1_000_000, host="another-host")
+    unrelated = temp_dir / "something-else"
+    unrelated.mkdir()
+    proc = cli("--clean-temp", "-T", temp_dir, check=True)
+    assert proc.stderr == b"shuffle-big: removed 1 stale temporary directory\n"
+    assert not dead.exists()
+    assert alive.exists() and other_host.exists() and unrelated.exists()
