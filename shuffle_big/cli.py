@@ -12,7 +12,7 @@ from . import __version__
 from .errors import ShuffleError
 from .plan import MIN_MEMORY
 from .engine import shuffle
-from .sizes import default_memory, format_size, parse_size
+from .sizes import default_memory, format_size, parse_size, total_ram
 from .tempspace import clean_stale
 
 EPILOG = """\b
@@ -103,6 +103,15 @@ def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verb
         return
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
+    if memory and memory > total_ram():
+        clamped = total_ram() * 4 // 5
+        if not quiet:
+            click.echo(
+                f"shuffle-big: warning: --memory {format_size(memory)} is more than this machine's RAM "
+                f"({format_size(total_ram())}); using {format_size(clamped)} (80% of RAM)",
+                err=True,
+            )
+        memory = clamped
     if progress is None:
         progress = sys.stderr.isatty()
     if quiet:

@@ -26,7 +26,7 @@ from .order import order_frames
 from .output import Output
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .records import Block, RecordReader, check_inputs, input_size, record_ends, split_ranges
+from .records import Block, RecordReader, check_inputs, check_unchanged, input_size, record_ends, snapshot, split_ranges
 from .scatter import FileBuckets
 from .sizes import default_memory
 from .tasks import (
@@ -105,9 +105,11 @@ class _Run:
         self.workers: Workers | None = None
 
     def run(self, paths: list[str], size: int | None) -> None:
+        self.snapshot = snapshot(paths)
         if self.jobs > 1 and size is not None and size > self.plan.capacity:
             with Workers(self.jobs) as self.workers:
                 buckets = self._scatter_parallel(paths, size)
+                check_unchanged(self.snapshot)
                 self._order_all(buckets)
             return
         # Stdin cannot be cut into byte ranges: one process scatters it. Copying it
@@ -152,6 +154,7 @@ class _Run:
                     sink = self._spill(held, held_bytes, held_records, size)
                     break
             if sink is None:
+                check_unchanged(self.snapshot)
                 self.result.records, self.result.bytes = held_records, held_bytes
                 order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), plan.block_records, self.out.write)
                 return None
@@ -161,6 +164,7 @@ class _Run:
                 sink.close(flush=False)
                 raise
             sink.close()
+        check_unchanged(self.snapshot)
         self.result.buckets = sink.count
         return Buckets([[p] for p in sink.paths], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from .errors import describe_os_error
+from .errors import ShuffleError, describe_os_error
 
 
 @dataclass(slots=True)
@@ -85,6 +85,30 @@ def input_size(paths: list[str]) -> int | None:
             return None
         total += st.st_size
     return total
+
+
+def snapshot(paths: list[str]) -> dict[str, tuple[int, int]]:
+    """Size and modification time of each regular-file input, to notice changes later."""
+    snap = {}
+    for path in paths:
+        if path != "-":
+            st = os.stat(path)
+            if stat.S_ISREG(st.st_mode):
+                snap[path] = (st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def check_unchanged(snap: dict[str, tuple[int, int]]) -> None:
+    """Fail if an input file was written to while it was read: its permutation would be wrong."""
+    for path, (size, mtime) in snap.items():
+        try:
+            st = os.stat(path)
+            now = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = (-1, -1)
+        if now != (size, mtime):
+            change = f"size {size} -> {now[0]}" if now[0] != size else "modified"
+            raise ShuffleError(f"input '{path}' changed while being read ({change}): shuffle a copy that is not being written to")
 
 
 def check_inputs(paths: list[str]) -> None:
