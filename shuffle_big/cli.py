@@ -11,7 +11,6 @@ import click
 from . import __version__
 from .errors import ShuffleError
 from .plan import MIN_MEMORY
-from .engine import shuffle
 from .sizes import default_memory, format_size, parse_size, total_ram
 from .tempspace import clean_stale
 
@@ -46,6 +45,11 @@ def _raise_terminated(signum: int, frame) -> None:
 
 def _die_by(signum: int) -> None:
     """Exit the way an unhandled signal would, so shells see the usual status."""
+    # Worker pools hold semaphores that multiprocessing's resource tracker reports
+    # as leaked (on our stderr) unless their finalizers run; dying by a signal
+    # skips the atexit hook that would run them.
+    if "multiprocessing.util" in sys.modules:
+        sys.modules["multiprocessing.util"]._run_finalizers(0)
     sys.stderr.flush()
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
@@ -96,6 +100,11 @@ def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verb
     shuffled together as one input. Lines are bytes: any encoding, CRLF and
     NUL pass through unchanged; a last line without a newline gets one.
     """
+    # Until the work starts, Ctrl-C just ends the process (nothing to clean up yet);
+    # without this, an interrupt during the imports below prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    from .engine import shuffle
+
     if clean_temp:
         removed = clean_stale(temp_dir)
         if not quiet:
@@ -103,6 +112,7 @@ def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verb
         return
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if memory and memory > total_ram():
         clamped = total_ram() * 4 // 5
         if not quiet:

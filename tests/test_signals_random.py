@@ -1,0 +1,43 @@
+"""Signals at random moments of every phase: prompt exit, nothing left behind (slow: many runs)."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from helpers import cli_popen, numbered_lines
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_random_signals_leave_nothing(tmp_path, jobs):
+    src = tmp_path / "in.txt"
+    src.write_bytes(numbered_lines(1_500_000))  # ~35 MB: a few seconds at 8M
+    out = tmp_path / "out.txt"
+    expected = sorted(src.read_bytes().splitlines())
+    rng = random.Random(1234 + jobs)
+    for run in range(12):
+        out.write_bytes(b"previous\n")
+        temp = tmp_path / f"t{run}"
+        temp.mkdir()
+        sig = rng.choice(SIGNALS)
+        proc = cli_popen("-j", jobs, "-m", "8M", "-T", temp, src, "-o", out, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.15, 3.0))  # earlier, Python itself is still starting
+        proc.send_signal(sig)
+        start = time.time()
+        code = proc.wait(timeout=30)
+        assert time.time() - start < 5, "exit should be prompt"
+        assert code in (0, -sig), (run, sig, code, proc.stderr.read())
+        assert proc.stderr.read() == b""
+        assert list(temp.iterdir()) == []
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("t")) == ["in.txt", "out.txt"]
+        got = out.read_bytes()
+        if code != 0 and got != b"previous\n":
+            # the signal came after the rename, during the last clean-up: the output is whole
+            assert sorted(got.splitlines()) == expected
