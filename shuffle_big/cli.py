@@ -20,6 +20,7 @@ Examples:
   shuffle-big -m 4G --seed 42 a.jsonl b.jsonl -o train.jsonl
   zcat big.txt.gz | shuffle-big -m 512M | head -n 1000
   shuffle-big -o data.txt data.txt          # in place, atomically
+  shuffle-big -n 1000 --seed 1 big.jsonl    # a sample: the first 1000 of that permutation
 
 \b
 How it works: input that fits in --memory is shuffled in memory. Larger
@@ -78,6 +79,10 @@ class SizeType(click.ParamType):
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
     help="Memory budget for the whole process: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
 )
+@click.option(
+    "-n", "--head-count", type=click.IntRange(min=0), default=None, metavar="N",
+    help="Output only the first N lines of the permutation (one pass; memory for N lines).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
 @click.option(
     "-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
@@ -92,7 +97,7 @@ class SizeType(click.ParamType):
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verbose, quiet):
+def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, progress, verbose, quiet):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
@@ -130,7 +135,7 @@ def main(files, output, memory, jobs, seed, temp_dir, clean_temp, progress, verb
         result = shuffle(
             list(files) or ["-"], output,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
-            jobs=jobs or len(os.sched_getaffinity(0)),
+            jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
         )
     except ShuffleError as err:
         click.echo(f"shuffle-big: {err}", err=True)

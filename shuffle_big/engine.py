@@ -27,6 +27,7 @@ from .output import Output
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
 from .records import Block, RecordReader, check_inputs, check_unchanged, input_size, record_ends, snapshot, split_ranges
+from .sample import head_of_permutation
 from .scatter import FileBuckets
 from .sizes import default_memory
 from .tasks import (
@@ -67,13 +68,15 @@ def shuffle(
     temp_dir: str | None = None,
     progress: bool = False,
     jobs: int = 1,
+    head: int | None = None,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` (paths; ``-`` is stdin) into ``output`` (path; None is stdout).
 
     ``memory`` is the budget in bytes for all processes together (default:
     1 GiB or a quarter of RAM); ``jobs`` worker processes share it. The same
-    ``seed`` always gives the same output. Raises ShuffleError for problems a
-    user can fix.
+    ``seed`` always gives the same output. ``head``: write only the first
+    ``head`` records of the permutation, found in one pass. Raises
+    ShuffleError for problems a user can fix.
     """
     paths = [inputs] if isinstance(inputs, str) else list(inputs) or ["-"]
     budget = memory or default_memory()
@@ -85,9 +88,33 @@ def shuffle(
     size = input_size(paths)
     jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
+    if head is not None:
+        with Output(output) as out:
+            _head(paths, size, plan, seed, head, out, progress, result)
+        return result
     with TempSpace(temp_dir) as temp, Output(output) as out:
         _Run(plan, seed, temp, out, progress, result, fds).run(paths, size)
     return result
+
+
+def _head(paths: list[str], size: int | None, plan: Plan, seed: int, n: int, out: Output, progress: bool, result: ShuffleResult) -> None:
+    """``-n``: one pass, memory bounded by the n records kept."""
+    mix = derive_keys(seed)
+    snap = snapshot(paths)
+    reader = RecordReader(paths, plan.block_size, plan.long_threshold)
+    with Meter(progress, "reading", size) as meter:
+
+        def ticking():
+            for item in reader:
+                yield item
+                meter.to(reader.bytes_read)
+
+        lines, result.records, result.bytes = head_of_permutation(ticking(), lambda b: keyed(b, mix), mix, n, plan)
+    check_unchanged(snap)
+    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
+        piece = lines[i : i + 4096]
+        piece.append(b"")
+        out.write(b"\n".join(piece))
 
 
 class _Run:

@@ -1,0 +1,62 @@
+"""-n N: the first N lines of the permutation, in one pass, identical to `| head -n N`."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from helpers import cli, numbered_lines, reference_order
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    parts = [numbered_lines(20_000), b"LONG" + b"z" * 300_000 + b"\n", numbered_lines(20_000), b"no newline"]
+    path = tmp_path_factory.mktemp("head") / "in.txt"
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+@pytest.mark.parametrize(
+    "n, memory",
+    [(0, "2M"), (1, "2M"), (7, "2M"), (1000, "2M"), (1, "64M"), (1000, "64M"), (40_001, "64M"), (40_002, "64M"), (100_000, "64M")],
+)
+def test_head_is_the_start_of_the_full_permutation(corpus, tmp_path, n, memory):
+    full = reference_order(corpus.read_bytes(), 5)
+    proc = cli("-n", n, "-m", memory, "--seed", 5, "-T", tmp_path / "missing", corpus, check=True)
+    expected = b"".join(full.splitlines(keepends=True)[:n])
+    assert proc.stdout == expected  # and no temp dir was needed: one pass in memory
+
+
+def test_head_from_stdin_and_to_a_file(corpus, tmp_path):
+    data = corpus.read_bytes()
+    out = tmp_path / "sample.txt"
+    cli("-n", 50, "--seed", 9, "-o", out, input=data, check=True)
+    assert out.read_bytes() == b"".join(reference_order(data, 9).splitlines(keepends=True)[:50])
+
+
+def test_head_too_big_for_memory_is_a_clear_error(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(200_000, width=30))
+    proc = cli("-n", 150_000, "-m", "1M", src)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(b"shuffle-big: -n 150000: the 150000 lines do not fit in --memory 1.0M")
+    assert proc.stderr.count(b"\n") == 1
+
+
+def test_negative_head_is_a_usage_error():
+    proc = cli("-n", "-3", input=b"a\n")
+    assert proc.returncode == 2 and b"-3" in proc.stderr
+
+
+@pytest.mark.skipif(not shutil.which("shuf"), reason="GNU shuf not installed")
+@pytest.mark.parametrize("n", [0, 3, 10, 1000])
+def test_head_counts_match_gnu_shuf(tmp_path, n):
+    import subprocess
+
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(500))
+    ours = cli("-n", n, src, check=True).stdout
+    theirs = subprocess.run(["shuf", "-n", str(n), str(src)], capture_output=True, check=True).stdout
+    assert len(ours.splitlines()) == len(theirs.splitlines())
+    assert set(ours.splitlines()) <= set(src.read_bytes().splitlines())
