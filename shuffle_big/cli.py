@@ -27,7 +27,7 @@ How it works: input that fits in --memory is shuffled in memory. Larger
 input is scattered into temporary bucket files by a random key (pass 1),
 then each bucket is ordered in memory and appended to the output (pass 2).
 Every permutation is equally likely; with --seed the output is identical
-whatever --memory is. Temporary space needed: about the input size (plus
+whatever --memory and --jobs are. Temporary space needed: about the input size (plus
 8 bytes per line), in -T DIR.
 """
 
@@ -77,11 +77,11 @@ class SizeType(click.ParamType):
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input).")
 @click.option(
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
-    help="Memory budget for the whole process: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
+    help="Memory budget for all processes together: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
 )
 @click.option(
     "-n", "--head-count", type=click.IntRange(min=0), default=None, metavar="N",
-    help="Output only the first N lines of the permutation (one pass; memory for N lines).",
+    help="Output only the first N lines of the permutation, as `| head -n N` would (one pass; memory for ~2N lines).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
 @click.option(
