@@ -19,19 +19,21 @@ import os
 import secrets
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .keys import derive_keys
 from .order import order_frames
 from .output import Output
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .records import Block, RecordReader, check_inputs, check_unchanged, input_size, record_ends, snapshot, split_ranges
+from .records import (
+    Block, RecordReader, check_inputs, check_unchanged, input_size, keyed, record_ends, snapshot, split_ranges,
+)
 from .sample import head_of_permutation
 from .scatter import FileBuckets
 from .sizes import default_memory
 from .tasks import (
-    BucketRef, Buckets, OrderTask, ScatterTask, feed, group_buckets, keyed, merge_scatters, order_bucket, run_order,
+    BucketRef, Buckets, OrderTask, ScatterTask, feed, group_buckets, merge_scatters, order_bucket, run_order,
     run_scatter,
 )
 from .tempspace import TempSpace, raise_fd_limit
@@ -109,7 +111,7 @@ def _head(paths: list[str], size: int | None, plan: Plan, seed: int, n: int, out
                 yield item
                 meter.to(reader.bytes_read)
 
-        lines, result.records, result.bytes = head_of_permutation(ticking(), lambda b: keyed(b, mix), mix, n, plan)
+        lines, result.records, result.bytes = head_of_permutation(ticking(), mix, n, plan)
     check_unchanged(snap)
     for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
         piece = lines[i : i + 4096]
@@ -228,8 +230,11 @@ class _Run:
             for i, segs in enumerate(split_ranges(paths, self.jobs))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
-        self._wait(futures, "pass 1", size, lambda: self.workers.done_bytes)
-        buckets = merge_scatters([self.workers.result(f) for f in futures], bits)
+        results = {}
+        with Meter(self.progress, "pass 1", size) as meter:
+            for f, result in self._each_done(futures, meter, lambda: self.workers.done_bytes):
+                results[f] = result
+        buckets = merge_scatters([results[f] for f in futures], bits)
         self.result.buckets = buckets.files
         return buckets
 
@@ -280,15 +285,11 @@ class _Run:
             self.workers.submit(run_order, task): sum(buckets.nbytes[b] for b in run)
             for run, task in self._tasks(buckets)
         }
-        done_bytes = 0
-        pending = set(futures)
+        done = [0]  # bytes of the runs finished so far
         with Meter(self.progress, "pass 2", self.result.bytes) as meter:
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    self.result.passes = max(self.result.passes, self.workers.result(f) + 1)
-                    done_bytes += futures[f]
-                meter.to(done_bytes)
+            for f, passes in self._each_done(futures, meter, lambda: done[0]):
+                self.result.passes = max(self.result.passes, passes + 1)
+                done[0] += futures[f]
 
     def _order_parallel_to_stream(self, buckets: Buckets) -> None:
         """Workers order runs of buckets into temp files; they are copied out in key order."""
@@ -300,14 +301,17 @@ class _Run:
                 os.unlink(path)
                 meter.to(self.out.bytes_written)
 
-    def _wait(self, futures: list, label: str, total: int, done) -> None:
-        with Meter(self.progress, label, total) as meter:
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    self.workers.result(f)  # raise a worker's error now
-                meter.to(done())
+    def _each_done(self, futures, meter: Meter, progress: Callable[[], int]) -> Iterator:
+        """(future, result) as workers finish, in any order; a worker's error is raised at once.
+
+        The meter moves to ``progress()`` at least every 0.2 s meanwhile.
+        """
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                yield f, self.workers.result(f)
+            meter.to(progress())
 
 
 def _release_free_memory() -> None:

@@ -48,13 +48,17 @@ def order_frames(
             datas.append(data)
             keys.append(k)
         if datas:
-            write(order_piece(b"".join(datas), np.concatenate(keys)))
+            write(_order_slices(datas, keys))
         return
     held = Partitioned(consumed, bits, max_records)
     for data, k in frames:
         held.add(data, record_ends(data), k)
     for _, datas, keys in held.take():
-        if len(datas) == 1:
-            write(order_piece(bytes(datas[0]), keys[0]))
-        else:
-            write(order_piece(b"".join(datas), np.concatenate(keys)))
+        write(_order_slices(datas, keys))
+
+
+def _order_slices(datas: list, keys: list[np.ndarray]) -> bytes:
+    """Order one piece given as slices of records and their keys."""
+    if len(datas) == 1:
+        return order_piece(bytes(datas[0]), keys[0])
+    return order_piece(b"".join(datas), np.concatenate(keys))

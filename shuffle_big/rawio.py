@@ -7,6 +7,16 @@ import os
 IOV_MAX = 1024
 
 
+def pwrite_all(fd: int, data: bytes, offset: int) -> int:
+    """Write all of ``data`` at ``offset`` of ``fd``, resuming after short writes; return the end offset."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        offset += n
+        view = view[n:]
+    return offset
+
+
 def writev_all(fd: int, bufs: list) -> int:
     """Write every buffer in ``bufs`` to ``fd``, resuming after short writes."""
     views = [memoryview(b).cast("B") for b in bufs if len(b)]

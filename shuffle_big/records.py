@@ -19,6 +19,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from .errors import ShuffleError, describe_os_error
+from .keys import keys_of
 
 
 @dataclass(slots=True)
@@ -65,6 +66,12 @@ def record_starts(start: int, ends: np.ndarray) -> np.ndarray:
     starts[1:] = ends[:-1]
     starts += np.uint64(start)
     return starts
+
+
+def keyed(block: Block, mix: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Record ends and keys of a block."""
+    ends = record_ends(block.data)
+    return ends, keys_of(record_starts(block.start, ends), mix)
 
 
 def display_name(path: str) -> str:

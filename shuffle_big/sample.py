@@ -9,21 +9,21 @@ the result is byte-identical to the full shuffle's first N lines.
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from .errors import ShuffleError
 from .keys import key_of
 from .plan import Plan
-from .records import Block, LongRecord
+from .records import Block, LongRecord, keyed
 from .sizes import format_size
 
 OBJECT_OVERHEAD = 57  # a held bytes object plus its list slot
 
 
 def head_of_permutation(
-    items: Iterable[Block | LongRecord], keyed: Callable, mix: tuple[int, int], n: int, plan: Plan,
+    items: Iterable[Block | LongRecord], mix: tuple[int, int], n: int, plan: Plan,
 ) -> tuple[list[bytes], int, int]:
     """The ``n`` records with the smallest keys, in key order (without newlines); and records, bytes read."""
     keys = np.empty(0, dtype=np.uint64)
@@ -33,7 +33,7 @@ def head_of_permutation(
     seen = nbytes = 0
     for item in items:
         if isinstance(item, Block):
-            ends, block_keys = keyed(item)
+            ends, block_keys = keyed(item, mix)
             seen += len(ends)
             nbytes += len(item.data)
             if n == 0:

@@ -14,10 +14,11 @@ from typing import Callable, Iterable
 
 from .bucketfile import LongFrame, read_frames
 from .errors import describe_os_error
-from .keys import derive_keys, key_of, keys_of
+from .keys import derive_keys, key_of
 from .order import order_frames
 from .plan import Plan, make_plan
-from .records import Block, LongRecord, RecordReader, Segment, record_ends, record_starts
+from .rawio import pwrite_all
+from .records import Block, LongRecord, RecordReader, Segment, keyed, record_ends
 from .scatter import FileBuckets
 
 
@@ -30,12 +31,6 @@ class Buckets:
     nrecords: list[int]
     consumed: int  # key bits that select a bucket: the next ones cut it further
     files: int  # bucket files created, for reporting
-
-
-def keyed(block: Block, mix: tuple[int, int]):
-    """Record ends and keys of a block."""
-    ends = record_ends(block.data)
-    return ends, keys_of(record_starts(block.start, ends), mix)
 
 
 def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int, int], tick: Callable[[], None] = lambda: None) -> None:
@@ -190,12 +185,8 @@ def run_order(task: OrderTask) -> int:
 
     def write(data: bytes) -> None:
         nonlocal offset
-        view = memoryview(data)
         try:
-            while view:
-                n = os.pwrite(fd, view, offset)
-                offset += n
-                view = view[n:]
+            offset = pwrite_all(fd, data, offset)
         except OSError as err:
             raise describe_os_error(f"error writing '{task.out_name or task.out_path}'", err) from None
 
