@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import json
 import signal
 import sys
+import time
 
 import click
 
@@ -72,7 +74,26 @@ class SizeType(click.ParamType):
         return n
 
 
-@click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+class Command(click.Command):
+    def parse_args(self, ctx, args):
+        # "--stats=json" selects the format, but a bare "--stats" must not swallow the
+        # next argument (a FILE), as an option with an optional value would.
+        out = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                out += args[i:]
+                break
+            if arg.startswith("--stats="):
+                style = arg.partition("=")[2]
+                if style not in ("text", "json"):
+                    raise click.UsageError(f"Invalid value for '--stats': '{style}' is not one of 'text', 'json'.", ctx)
+                out += ["--stats", "--stats-format", style]
+            else:
+                out.append(arg)
+        return super().parse_args(ctx, out)
+
+
+@click.command(cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input).")
 @click.option(
@@ -94,10 +115,15 @@ class SizeType(click.ParamType):
     help="Remove temporary directories left by killed runs (in -T DIR) and exit.",
 )
 @click.option("--progress/--no-progress", default=None, help="Show progress bars on stderr. [default: when stderr is a terminal]")
+@click.option(
+    "--stats", is_flag=True,
+    help="After the run, report lines, bytes, buckets, passes, peak RSS and seconds per pass on stderr; --stats=json: as one JSON object.",
+)
+@click.option("--stats-format", type=click.Choice(["text", "json"]), default="text", hidden=True)
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, progress, verbose, quiet):
+def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, progress, stats, stats_format, verbose, quiet):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
@@ -131,6 +157,7 @@ def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, pr
         progress = sys.stderr.isatty()
     if quiet:
         progress = verbose = False
+    started = time.perf_counter()
     try:
         result = shuffle(
             list(files) or ["-"], output,
@@ -154,9 +181,31 @@ def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, pr
         where = f"'{err.filename}'" if err.filename else "I/O"
         click.echo(f"shuffle-big: {where}: {err.strerror or err}", err=True)
         sys.exit(1)
+    if stats:
+        click.echo(_format_stats(result, time.perf_counter() - started, stats_format), err=True)
     if verbose:
         how = "in memory" if result.in_memory else f"{result.passes} passes, {result.buckets} bucket files, {result.jobs} jobs"
         click.echo(
             f"shuffle-big: seed {result.seed}: {result.records} lines, {format_size(result.bytes)}, {how}",
             err=True,
         )
+
+
+def _format_stats(result, seconds: float, style: str) -> str:
+    """The --stats report: what was done, peak memory, and where the time went."""
+    parent, worker = result.peak_rss, result.peak_worker_rss
+    stats = {
+        "seed": result.seed, "records": result.records, "bytes": result.bytes, "buckets": result.buckets,
+        "passes": result.passes, "jobs": result.jobs,
+        "peak_rss": {"parent": parent, "largest_worker": worker},
+        "seconds": {**{k: round(v, 3) for k, v in result.seconds.items()}, "total": round(seconds, 3)},
+    }
+    if style == "json":
+        return json.dumps(stats)
+    times = ", ".join(f"{name} {secs:.2f} s" for name, secs in stats["seconds"].items())
+    return "\n".join([
+        f"shuffle-big: stats: {result.records} lines, {result.bytes} bytes ({format_size(result.bytes)}), seed {result.seed}",
+        f"shuffle-big: stats: {result.buckets} bucket files, {result.passes} passes, {result.jobs} jobs",
+        f"shuffle-big: stats: peak RSS {format_size(parent)} (this process), {format_size(worker)} (largest worker)",
+        f"shuffle-big: stats: {times}",
+    ])

@@ -17,8 +17,10 @@ from __future__ import annotations
 import ctypes
 import os
 import secrets
+import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .keys import derive_keys
@@ -37,7 +39,7 @@ from .tasks import (
     run_scatter,
 )
 from .tempspace import TempSpace, raise_fd_limit
-from .workers import Reporter, Workers
+from .workers import Reporter, Workers, peak_rss
 
 FRAME_OVERHEAD = 16
 MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
@@ -52,6 +54,17 @@ class ShuffleResult:
     passes: int = 1  # 1: in memory; 2: two-pass; more: buckets split again
     in_memory: bool = True
     jobs: int = 1
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by name
+    peak_rss: int = 0  # bytes, this process
+    peak_worker_rss: int = 0  # bytes, the largest worker process
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 def _drain(items: list) -> Iterator:
@@ -91,11 +104,13 @@ def shuffle(
     jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
     if head is not None:
-        with Output(output) as out:
+        with Output(output) as out, result.timed("in memory"):
             _head(paths, size, plan, seed, head, out, progress, result)
+        result.peak_rss = peak_rss()
         return result
     with TempSpace(temp_dir) as temp, Output(output) as out:
         _Run(plan, seed, temp, out, progress, result, fds).run(paths, size)
+    result.peak_rss = peak_rss()
     return result
 
 
@@ -135,24 +150,36 @@ class _Run:
 
     def run(self, paths: list[str], size: int | None) -> None:
         self.snapshot = snapshot(paths)
+        timed = self.result.timed
         if self.jobs > 1 and size is not None and size > self.plan.capacity:
-            with Workers(self.jobs) as self.workers:
-                buckets = self._scatter_parallel(paths, size)
-                check_unchanged(self.snapshot)
-                self._order_all(buckets)
+            with self._pool():
+                with timed("pass 1"):
+                    buckets = self._scatter_parallel(paths, size)
+                    check_unchanged(self.snapshot)
+                with timed("pass 2"):
+                    self._order_all(buckets)
             return
         # Stdin cannot be cut into byte ranges: one process scatters it. Copying it
         # to a temp file to scatter in parallel measured slower (1 GB of ~157-byte
         # lines, -j 2: 9.2 s with the copy, 7.3 s without; -j 1: 10.3 s).
+        start = time.perf_counter()
         buckets = self._read_serial(paths, size)
+        self.result.seconds["in memory" if buckets is None else "pass 1"] = time.perf_counter() - start
         if buckets is None:
             return
-        if self.jobs > 1:
-            _release_free_memory()  # the parent idles while workers use the budget
-            with Workers(self.jobs) as self.workers:
+        with timed("pass 2"):
+            if self.jobs > 1:
+                _release_free_memory()  # the parent idles while workers use the budget
+                with self._pool():
+                    self._order_all(buckets)
+            else:
                 self._order_all(buckets)
-        else:
-            self._order_all(buckets)
+
+    @contextmanager
+    def _pool(self) -> Iterator[Workers]:
+        with Workers(self.jobs) as self.workers:
+            yield self.workers
+        self.result.peak_worker_rss = self.workers.peak_rss
 
     # ---- pass 1 -----------------------------------------------------------
 

@@ -38,6 +38,28 @@ class Reporter:
             _counter[self.slot] += n
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes.
+
+    VmHWM, not getrusage: ru_maxrss survives exec, so a process started by a
+    big parent would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _measured(fn: Callable, *args):
+    return fn(*args), peak_rss()
+
+
 class Workers:
     """A pool of ``jobs`` processes; a context manager that kills them on error."""
 
@@ -46,19 +68,23 @@ class Workers:
         self.counter = ctx.RawArray("q", jobs)  # one slot per pass-1 task
         self.jobs = jobs
         self._pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(self.counter,))
+        self.peak_rss = 0  # the largest peak RSS a worker reported
 
     def submit(self, fn: Callable, *args) -> Future:
+        """Run ``fn(*args)`` in a worker; get its value with ``result``."""
         try:
-            return self._pool.submit(fn, *args)
+            return self._pool.submit(_measured, fn, *args)
         except BrokenProcessPool:
             raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
 
-    @staticmethod
-    def result(future: Future):
+    def result(self, future: Future):
         try:
-            return future.result()
+            value, rss = future.result()
         except BrokenProcessPool:
             raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
+        self.peak_rss = max(self.peak_rss, rss)
+        return value
+
 
     @property
     def done_bytes(self) -> int:

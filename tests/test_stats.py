@@ -1,0 +1,42 @@
+"""--stats: what was done and what it cost, on stderr, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import cli, numbered_lines
+
+
+def test_stats_json_reports_the_run(tmp_path):
+    src = tmp_path / "in"
+    data = numbered_lines(100_000)
+    src.write_bytes(data)
+    proc = cli("--stats=json", "-m", "1M", "-j", 1, "--seed", 3, src, check=True)
+    stats = json.loads(proc.stderr)
+    assert stats["records"] == 100_000 and stats["bytes"] == len(data) and stats["seed"] == 3
+    assert stats["passes"] >= 2 and stats["buckets"] > 1
+    assert set(stats["seconds"]) == {"pass 1", "pass 2", "total"}
+    assert 10 << 20 < stats["peak_rss"]["parent"] < 200 << 20
+    assert sorted(proc.stdout.splitlines()) == sorted(data.splitlines())
+
+
+def test_stats_json_with_workers_reports_the_largest_worker(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(300_000))
+    stats = json.loads(cli("--stats=json", "-m", "16M", "-j", 2, "-o", tmp_path / "out", src, check=True).stderr)
+    assert stats["jobs"] == 2 and stats["peak_rss"]["largest_worker"] > 10 << 20
+
+
+def test_stats_text_is_a_few_prefixed_lines_and_does_not_take_the_next_argument(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(b"a\nb\nc\n")
+    proc = cli("--stats", src, check=True)  # FILE after --stats is still a FILE
+    assert sorted(proc.stdout.splitlines()) == [b"a", b"b", b"c"]
+    lines = proc.stderr.decode().splitlines()
+    assert all(line.startswith("shuffle-big: stats: ") for line in lines)
+    assert "3 lines, 6 bytes" in lines[0] and "in memory" in lines[-1]
+
+
+def test_stats_rejects_an_unknown_format():
+    proc = cli("--stats=xml", input=b"a\n")
+    assert proc.returncode == 2 and b"'xml' is not one of 'text', 'json'" in proc.stderr
