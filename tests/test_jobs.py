@@ -79,8 +79,8 @@ def test_worker_killed_fails_cleanly(big, tmp_path, temp_dir):
     proc = cli_popen("-j", 2, "-m", "16M", "-T", temp_dir, big, "-o", out, stderr=subprocess.PIPE)
     kids = _wait_for_workers(proc, temp_dir, 2)
     os.kill(kids[0], signal.SIGKILL)
-    assert proc.wait(timeout=30) == 1
-    assert proc.stderr.read() == b"shuffle-big: a worker process died unexpectedly (out of memory, or killed?)\n"
+    status = proc.wait(timeout=30)
+    assert (status, proc.stderr.read()) == (1, b"shuffle-big: a worker process died unexpectedly (out of memory, or killed?)\n")
     assert list(temp_dir.iterdir()) == []
     assert out.read_bytes() == b"old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt", "out.txt", "tmp"]
