@@ -94,7 +94,7 @@ class Command(click.Command):
 
 
 @click.command(cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input).")
 @click.option(
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
@@ -105,6 +105,20 @@ class Command(click.Command):
     help="Output only the first N lines of the permutation, as `| head -n N` would (one pass; memory for ~2N lines).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
+@click.option(
+    "--random-source", metavar="FILE", default=None,
+    help="Derive the seed from the first 1 MiB of FILE (at least 8 bytes), instead of --seed.",
+)
+@click.option("-e", "--echo", is_flag=True, help="Treat each ARG as an input line (the arguments are lines, not files).")
+@click.option(
+    "-i", "--input-range", metavar="LO-HI", default=None,
+    help="Treat each number LO through HI as an input line (no FILE); works out of core, e.g. -i 1-5000000000.",
+)
+@click.option("-z", "--zero-terminated", is_flag=True, help="Records end with NUL, not newline, in and out (as with find -print0).")
+@click.option(
+    "--header", type=click.IntRange(min=0), default=0, metavar="N",
+    help="Keep the first N lines of the first input at the top of the output, unshuffled (CSV/TSV headers).",
+)
 @click.option(
     "-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
     help="Worker processes for large inputs; they share --memory. [default: number of CPUs]",
@@ -123,13 +137,17 @@ class Command(click.Command):
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, progress, stats, stats_format, verbose, quiet):
+def main(
+    files, output, memory, jobs, head_count, seed, random_source, echo, input_range, zero_terminated, header,
+    temp_dir, clean_temp, progress, stats, stats_format, verbose, quiet,
+):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
     With no FILE, or when FILE is -, read standard input. Several FILEs are
-    shuffled together as one input. Lines are bytes: any encoding, CRLF and
-    NUL pass through unchanged; a last line without a newline gets one.
+    shuffled together as one input; gzip and zstd files are decompressed.
+    Lines are bytes: any encoding, CRLF and NUL pass through unchanged; a last
+    line without a newline gets one.
     """
     # Until the work starts, Ctrl-C just ends the process (nothing to clean up yet);
     # without this, an interrupt during the imports below prints a traceback.
@@ -141,6 +159,12 @@ def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, pr
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return
+    sep = b"\0" if zero_terminated else b"\n"
+    sources = _sources(files, echo, input_range, sep)
+    if random_source is not None:
+        if seed is not None:
+            raise click.UsageError("cannot combine --seed and --random-source")
+        seed = _seed_from(random_source)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -160,7 +184,7 @@ def main(files, output, memory, jobs, head_count, seed, temp_dir, clean_temp, pr
     started = time.perf_counter()
     try:
         result = shuffle(
-            list(files) or ["-"], output,
+            sources, output, sep=sep, header=header,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
             jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
         )
@@ -209,3 +233,40 @@ def _format_stats(result, seconds: float, style: str) -> str:
         f"shuffle-big: stats: peak RSS {format_size(parent)} (this process), {format_size(worker)} (largest worker)",
         f"shuffle-big: stats: {times}",
     ])
+
+
+def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes) -> list:
+    """What to read: the FILEs, or (-e) the ARGs as lines, or (-i) a range of numbers."""
+    from .inputs import Lines, NumberRange
+
+    if echo and input_range is not None:
+        raise click.UsageError("cannot combine -e and -i options")
+    if echo:
+        return [Lines(b"".join(os.fsencode(arg) + sep for arg in files))]
+    if input_range is not None:
+        if files:
+            raise click.UsageError(f"extra operand '{files[0]}'")
+        lo, dash, hi = input_range.partition("-")
+        if not (dash and lo.isdigit() and hi.isdigit() and int(lo) <= int(hi) + 1):
+            raise click.UsageError(f"invalid input range: '{input_range}'")
+        return [NumberRange(int(lo), int(hi))]
+    return list(files) or ["-"]
+
+
+def _seed_from(path: str) -> int:
+    """A seed from the first 1 MiB of a file (--random-source)."""
+    import xxhash
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+    except OSError as err:
+        _fail(f"cannot open '{path}': {err.strerror}")
+    if len(data) < 8:
+        _fail(f"'{path}': end of file (--random-source needs at least 8 bytes)")
+    return xxhash.xxh64_intdigest(data) >> 1
+
+
+def _fail(message: str) -> None:
+    click.echo(f"shuffle-big: {message}", err=True)
+    sys.exit(1)

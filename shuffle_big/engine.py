@@ -28,9 +28,8 @@ from .order import order_frames
 from .output import Output
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .records import (
-    Block, RecordReader, check_inputs, check_unchanged, input_size, keyed, record_ends, snapshot, split_ranges,
-)
+from .inputs import Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
+from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap_table
 from .sample import head_of_permutation
 from .scatter import FileBuckets
 from .sizes import default_memory
@@ -74,8 +73,16 @@ def _drain(items: list) -> Iterator:
         yield items.pop()
 
 
+@dataclass(frozen=True)
+class Options:
+    """How records look and what to do with them besides shuffling."""
+
+    sep: bytes = b"\n"  # record separator: b"\n", or b"\0" for -z
+    header: int = 0  # records at the top of the first input kept in place
+
+
 def shuffle(
-    inputs: list[str] | str = ("-",),
+    inputs: list[Source] | Source = ("-",),
     output: str | None = None,
     *,
     memory: int | None = None,
@@ -84,41 +91,50 @@ def shuffle(
     progress: bool = False,
     jobs: int = 1,
     head: int | None = None,
+    sep: bytes = b"\n",
+    header: int = 0,
 ) -> ShuffleResult:
-    """Shuffle the lines of ``inputs`` (paths; ``-`` is stdin) into ``output`` (path; None is stdout).
+    """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
 
-    ``memory`` is the budget in bytes for all processes together (default:
-    1 GiB or a quarter of RAM); ``jobs`` worker processes share it. The same
-    ``seed`` always gives the same output. ``head``: write only the first
-    ``head`` records of the permutation, found in one pass. Raises
-    ShuffleError for problems a user can fix.
+    An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
+    ``Lines`` or a ``NumberRange``. ``memory`` is the budget in bytes for all
+    processes together (default: 1 GiB or a quarter of RAM); ``jobs`` worker
+    processes share it. The same ``seed`` always gives the same output.
+    ``head``: write only the first ``head`` records of the permutation, found
+    in one pass. ``sep``: the byte that ends a record (``b"\\0"`` for ``-z``).
+    ``header``: keep the first ``header`` records of the first input at the
+    top, unshuffled. Raises ShuffleError for problems a user can fix.
     """
-    paths = [inputs] if isinstance(inputs, str) else list(inputs) or ["-"]
+    paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
+    options = Options(sep, header)
     budget = memory or default_memory()
     fds = raise_fd_limit()
     plan = make_plan(budget, fds)
     if seed is None:
         seed = secrets.randbits(63)
     check_inputs(paths)
-    size = input_size(paths)
+    size = input_size(paths, sep)
     jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
     if head is not None:
-        with Output(output) as out, result.timed("in memory"):
-            _head(paths, size, plan, seed, head, out, progress, result)
+        with Output(output, swap_table(sep)) as out, result.timed("in memory"):
+            _head(paths, size, plan, seed, head, out, progress, result, options)
         result.peak_rss = peak_rss()
         return result
-    with TempSpace(temp_dir) as temp, Output(output) as out:
-        _Run(plan, seed, temp, out, progress, result, fds).run(paths, size)
+    with TempSpace(temp_dir) as temp, Output(output, swap_table(sep)) as out:
+        _Run(plan, seed, temp, out, progress, result, fds, options).run(paths, size)
     result.peak_rss = peak_rss()
     return result
 
 
-def _head(paths: list[str], size: int | None, plan: Plan, seed: int, n: int, out: Output, progress: bool, result: ShuffleResult) -> None:
+def _head(
+    paths: list[Source], size: int | None, plan: Plan, seed: int, n: int, out: Output, progress: bool,
+    result: ShuffleResult, options: Options,
+) -> None:
     """``-n``: one pass, memory bounded by the n records kept."""
     mix = derive_keys(seed)
     snap = snapshot(paths)
-    reader = RecordReader(paths, plan.block_size, plan.long_threshold)
+    reader = RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
     with Meter(progress, "reading", size) as meter:
 
         def ticking():
@@ -128,6 +144,7 @@ def _head(paths: list[str], size: int | None, plan: Plan, seed: int, n: int, out
 
         lines, result.records, result.bytes = head_of_permutation(ticking(), mix, n, plan)
     check_unchanged(snap)
+    out.write(reader.header)
     for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
         piece = lines[i : i + 4096]
         piece.append(b"")
@@ -135,7 +152,11 @@ def _head(paths: list[str], size: int | None, plan: Plan, seed: int, n: int, out
 
 
 class _Run:
-    def __init__(self, plan: Plan, seed: int, temp: TempSpace, out: Output, progress: bool, result: ShuffleResult, fds: int) -> None:
+    def __init__(
+        self, plan: Plan, seed: int, temp: TempSpace, out: Output, progress: bool, result: ShuffleResult, fds: int,
+        options: Options,
+    ) -> None:
+        self.options = options
         self.plan = plan
         self.seed = seed
         self.mix = derive_keys(seed)
@@ -151,7 +172,7 @@ class _Run:
     def run(self, paths: list[str], size: int | None) -> None:
         self.snapshot = snapshot(paths)
         timed = self.result.timed
-        if self.jobs > 1 and size is not None and size > self.plan.capacity:
+        if self.jobs > 1 and size is not None and size > self.plan.capacity and all(map(is_plain_file, paths)):
             with self._pool():
                 with timed("pass 1"):
                     buckets = self._scatter_parallel(paths, size)
@@ -189,7 +210,7 @@ class _Run:
         Returns None when the output is already written (it fit in memory).
         """
         plan = self.plan
-        reader = RecordReader(paths, plan.block_size, plan.long_threshold)
+        reader = RecordReader(paths, plan.block_size, plan.long_threshold, self.options.sep, self.options.header)
         held: list = []
         held_bytes = held_records = 0
         label = "reading" if size is None or size <= plan.capacity else "pass 1"
@@ -211,6 +232,7 @@ class _Run:
                     break
             if sink is None:
                 check_unchanged(self.snapshot)
+                self.out.write(reader.header)
                 self.result.records, self.result.bytes = held_records, held_bytes
                 order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), plan.block_records, self.out.write)
                 return None
@@ -221,6 +243,7 @@ class _Run:
                 raise
             sink.close()
         check_unchanged(self.snapshot)
+        self.out.write(reader.header)
         self.result.buckets = sink.count
         return Buckets([[p] for p in sink.paths], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
@@ -246,15 +269,22 @@ class _Run:
         return buckets
 
     def _scatter_parallel(self, paths: list[str], size: int) -> Buckets:
+        sep = self.options.sep
+        start = 0
+        if self.options.header:
+            reader = RecordReader(paths[:1], 1 << 16, 1 << 16, sep, self.options.header)
+            next(iter(reader), None)
+            start = min(len(reader.header), os.path.getsize(paths[0]))
+            self.out.write(reader.header)
         with open(paths[0], "rb") as f:
             head = f.read(1 << 20)
-        per_record = (head.count(b"\n") + 1) / (len(head) + 1)
+        per_record = (head.count(sep) + 1) / (len(head) + 1)
         worker_plan = make_plan(self.worker_budget, self.fds)
         bits = worker_plan.bucket_bits(*self._estimate(size, per_record), 0)
         directory = self.temp.path
         tasks = [
-            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds)
-            for i, segs in enumerate(split_ranges(paths, self.jobs))
+            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep)
+            for i, segs in enumerate(split_ranges(paths, self.jobs, sep, start))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
         results = {}
@@ -288,7 +318,7 @@ class _Run:
 
     def _tasks(self, buckets: Buckets) -> list[tuple[list[int], OrderTask]]:
         """Pass-2 tasks over runs of consecutive buckets; each writes at the run's output offset."""
-        offsets = [0]
+        offsets = [self.out.bytes_written]  # after the header
         for n in buckets.nbytes:
             offsets.append(offsets[-1] + n)
         stream = self.out.path is None
@@ -300,14 +330,14 @@ class _Run:
             out_path = os.path.join(self.temp.path, f"o{i}") if stream else self.out.temp_path
             task = OrderTask(
                 refs, buckets.consumed, self.worker_budget, self.temp.path, out_path,
-                None if stream else offsets[run[0]], self.out.name, self.fds,
+                None if stream else offsets[run[0]], self.out.name, self.fds, swap_table(self.options.sep),
             )
             tasks.append((run, task))
         return tasks
 
     def _order_parallel_to_file(self, buckets: Buckets) -> None:
         """Each run of buckets is written by its worker straight at its final offset."""
-        self.out.truncate(sum(buckets.nbytes))
+        self.out.truncate(self.out.bytes_written + sum(buckets.nbytes))
         futures = {
             self.workers.submit(run_order, task): sum(buckets.nbytes[b] for b in run)
             for run, task in self._tasks(buckets)

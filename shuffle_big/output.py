@@ -28,8 +28,9 @@ def _new_file_mode(path: str) -> int:
 class Output:
     """A sink of bytes; use as a context manager, which commits only on success."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, swap: bytes | None = None) -> None:
         self.path = None if path in (None, "-") else path
+        self.swap = swap  # byte translation from internal records to the output's (-z)
         self.name = self.path or "standard output"
         self.bytes_written = 0
         self._tmp: str | None = None
@@ -51,6 +52,9 @@ class Output:
             raise describe_os_error(f"cannot create '{path}'", err) from None
 
     def write(self, data: bytes) -> None:
+        """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
+        if self.swap:
+            data = data.translate(self.swap)
         try:
             self.bytes_written += writev_all(self._fd, [data])
         except BrokenPipeError:

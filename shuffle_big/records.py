@@ -11,14 +11,14 @@ out as a ``LongRecord`` whose pieces stream from the file.
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 import numpy as np
 
+from . import inputs
 from .errors import ShuffleError, describe_os_error
+from .inputs import Source, display_name, open_source
 from .keys import keys_of
 
 
@@ -36,9 +36,10 @@ class Segment:
 
     ``base`` None means: right after the previous segment. A segment starts at
     a record boundary; unless it runs to the end of its file, it ends on one.
+    Only a plain file can start after 0 or end early.
     """
 
-    path: str
+    path: Source
     start: int = 0
     end: int | None = None
     base: int | None = None
@@ -50,6 +51,13 @@ class LongRecord:
 
     start: int
     pieces: Iterator[bytes]
+
+
+def swap_table(sep: bytes) -> bytes | None:
+    """The byte translation between external records ending in ``sep`` and internal ones ending in ``\\n``."""
+    if sep == b"\n":
+        return None
+    return bytes.maketrans(sep + b"\n", b"\n" + sep)
 
 
 def record_ends(data: bytes) -> np.ndarray:
@@ -74,94 +82,47 @@ def keyed(block: Block, mix: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return ends, keys_of(record_starts(block.start, ends), mix)
 
 
-def display_name(path: str) -> str:
-    return "standard input" if path == "-" else path
-
-
-def input_size(paths: list[str]) -> int | None:
-    """Total size when every input is a regular file, else None (pipes, stdin)."""
-    total = 0
-    for path in paths:
-        if path == "-":
-            return None
-        try:
-            st = os.stat(path)
-        except OSError as err:
-            raise describe_os_error(f"cannot open '{path}'", err) from None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        total += st.st_size
-    return total
-
-
-def snapshot(paths: list[str]) -> dict[str, tuple[int, int]]:
-    """Size and modification time of each regular-file input, to notice changes later."""
-    snap = {}
-    for path in paths:
-        if path != "-":
-            st = os.stat(path)
-            if stat.S_ISREG(st.st_mode):
-                snap[path] = (st.st_size, st.st_mtime_ns)
-    return snap
-
-
-def check_unchanged(snap: dict[str, tuple[int, int]]) -> None:
-    """Fail if an input file was written to while it was read: its permutation would be wrong."""
-    for path, (size, mtime) in snap.items():
-        try:
-            st = os.stat(path)
-            now = (st.st_size, st.st_mtime_ns)
-        except OSError:
-            now = (-1, -1)
-        if now != (size, mtime):
-            change = f"size {size} -> {now[0]}" if now[0] != size else "modified"
-            raise ShuffleError(f"input '{path}' changed while being read ({change}): shuffle a copy that is not being written to")
-
-
-def check_inputs(paths: list[str]) -> None:
-    """Fail before any work if an input cannot be opened for reading."""
-    for path in paths:
-        if path != "-":
-            try:
-                with open(path, "rb"):
-                    pass
-            except OSError as err:
-                raise describe_os_error(f"cannot open '{path}'", err) from None
-
-
 class RecordReader:
-    """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``sources``."""
+    """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``sources``.
 
-    def __init__(self, sources: list[str | Segment], block_size: int, long_threshold: int) -> None:
+    ``sep`` is the record separator; records come out in internal form, where
+    the separator is ``\\n`` (with ``-z``, NUL and newline bytes swap places on
+    the way in and back on the way out, so nothing else needs to know).
+    ``header``: the first ``header`` records of the first source are kept in
+    ``self.header`` instead of being yielded.
+    """
+
+    def __init__(
+        self, sources: list[Source | Segment], block_size: int, long_threshold: int,
+        sep: bytes = b"\n", header: int = 0,
+    ) -> None:
         self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
-        self.stdin = sys.stdin.buffer
         self.block_size = block_size
         self.long_threshold = max(long_threshold, block_size)
+        self.sep = sep
+        self.swap = swap_table(sep)
+        self.header_records = header
+        self.header = b""
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
         self._left: int | None = None  # bytes left in the current segment
 
     def __iter__(self) -> Iterator[Block | LongRecord]:
         base = 0
-        for seg in self.sources:
-            path = seg.path
-            name = display_name(path)
+        for i, seg in enumerate(self.sources):
+            name = display_name(seg.path)
             base = base if seg.base is None else seg.base
-            try:
-                f: BinaryIO = self.stdin if path == "-" else open(path, "rb")
-                if seg.start:
-                    f.seek(seg.start)
-            except OSError as err:
-                raise describe_os_error(f"cannot open '{path}'", err) from None
+            f, owned = open_source(seg.path, self.sep, seg.start)
             self._left = None if seg.end is None else seg.end - seg.start
             try:
                 before = self.bytes_read
-                yield from self._blocks(f, base, name)
+                leftover = self._take_header(f, name) if i == 0 and self.header_records else b""
+                yield from self._blocks(f, base + self.bytes_read - before - len(leftover), name, leftover)
                 base += self.bytes_read - before
             finally:
-                if f is not self.stdin:
-                    f.close()
+                for stream in owned:
+                    stream.close()
 
-    def _read(self, f: BinaryIO, name: str) -> bytes:
+    def _read(self, f, name: str) -> bytes:
         want = self.block_size if self._left is None else min(self.block_size, self._left)
         if not want:
             return b""
@@ -169,14 +130,34 @@ class RecordReader:
             chunk = f.read(want)
         except OSError as err:
             raise describe_os_error(f"error reading '{name}'", err) from None
+        except inputs.decode_errors as err:
+            raise ShuffleError(f"error reading '{name}': corrupt compressed data ({err})") from None
         self.bytes_read += len(chunk)
         if self._left is not None:
             self._left -= len(chunk)
-        return chunk
+        return chunk.translate(self.swap) if self.swap else chunk
 
-    def _blocks(self, f: BinaryIO, pos: int, name: str) -> Iterator[Block | LongRecord]:
+    def _take_header(self, f, name: str) -> bytes:
+        """Read the first ``header_records`` records into ``self.header``; return the bytes read after them."""
+        data = b""
+        while True:
+            start = 0
+            for _ in range(self.header_records):
+                start = data.find(b"\n", start) + 1
+                if not start:
+                    break
+            else:
+                self.header = data[:start]
+                return data[start:]
+            chunk = self._read(f, name)
+            if not chunk:  # fewer records than asked for: the whole source is the header
+                self.header = data if data.endswith(b"\n") or not data else data + b"\n"
+                return b""
+            data += chunk
+
+    def _blocks(self, f, pos: int, name: str, leftover: bytes = b"") -> Iterator[Block | LongRecord]:
         carry = bytearray()  # the start of a record whose newline is not read yet
-        leftover = b""  # bytes read after a long record, not yet looked at
+        # leftover: bytes read (after a long record or the header) not yet looked at
         while True:
             chunk, leftover = (leftover, b"") if leftover else (self._read(f, name), b"")
             if not chunk:
@@ -206,7 +187,7 @@ class RecordReader:
             carry += b"\n"
             yield Block(pos, bytes(carry))
 
-    def _long_pieces(self, f: BinaryIO, name: str, head: bytes, rest: list) -> Iterator[bytes]:
+    def _long_pieces(self, f, name: str, head: bytes, rest: list) -> Iterator[bytes]:
         """Pieces of one long record; leaves [record length, leftover bytes] in ``rest``."""
         length = len(head)
         yield head
@@ -225,7 +206,7 @@ class RecordReader:
             yield chunk
 
 
-def _next_record_start(path: str, pos: int, size: int) -> int:
+def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
     """The first record boundary at or after ``pos`` in ``path`` (``size`` if none)."""
     if pos <= 0:
         return 0
@@ -235,26 +216,26 @@ def _next_record_start(path: str, pos: int, size: int) -> int:
             chunk = f.read(1 << 16)
             if not chunk:
                 break
-            cut = chunk.find(b"\n")
+            cut = chunk.find(sep)
             if cut >= 0:
                 return pos + cut
             pos += len(chunk)
     return size
 
 
-def split_ranges(paths: list[str], parts: int) -> list[list[Segment]]:
-    """Cut regular files ``paths`` (one input) into ``parts`` runs of whole records of similar size."""
+def split_ranges(paths: list[str], parts: int, sep: bytes = b"\n", start: int = 0) -> list[list[Segment]]:
+    """Cut plain files ``paths`` (one input, from byte ``start`` of the first) into ``parts`` runs of whole records."""
     sizes = [os.path.getsize(p) for p in paths]
     total = sum(sizes)
     # cut points as (file index, offset in file), each on a record boundary
-    cuts = [(0, 0)]
+    cuts = [(0, start)]
     for k in range(1, parts):
-        target = total * k // parts
+        target = start + (total - start) * k // parts
         i = 0
         while i < len(paths) - 1 and target >= sizes[i]:
             target -= sizes[i]
             i += 1
-        cut = (i, _next_record_start(paths[i], target, sizes[i]))
+        cut = (i, _next_record_start(paths[i], target, sizes[i], sep))
         if cut > cuts[-1]:
             cuts.append(cut)
     cuts.append((len(paths) - 1, sizes[-1]))

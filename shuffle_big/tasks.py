@@ -55,12 +55,13 @@ class ScatterTask:
     budget: int  # memory for this task
     seed: int
     max_open_files: int = 1024
+    sep: bytes = b"\n"
 
 
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> tuple[list[str], list[int], list[int]]:
     """Run ``task``; return its bucket files with their byte and record counts."""
     plan = make_plan(task.budget, task.max_open_files)
-    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold)
+    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold, task.sep)
     sink = FileBuckets(task.directory, task.name, 0, task.bits, plan)
     done = 0
 
@@ -171,6 +172,7 @@ class OrderTask:
     out_offset: int | None = None  # None: create out_path and write it from the start
     out_name: str = ""  # how to name the output in messages
     max_open_files: int = 1024
+    swap: bytes | None = None  # translation from internal to external records (-z)
 
 
 def run_order(task: OrderTask) -> int:
@@ -185,6 +187,8 @@ def run_order(task: OrderTask) -> int:
 
     def write(data: bytes) -> None:
         nonlocal offset
+        if task.swap:
+            data = data.translate(task.swap)
         try:
             offset = pwrite_all(fd, data, offset)
         except OSError as err:

@@ -28,23 +28,27 @@ def cli_popen(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "shuffle_big", *map(str, args)], **kw)
 
 
-def records(data: bytes) -> list[bytes]:
-    """Records of ``data`` as the tool sees them: lines with their newline (one added at the end)."""
+def records(data: bytes, sep: bytes = b"\n") -> list[bytes]:
+    """Records of ``data`` as the tool sees them: lines with their separator (one added at the end)."""
     if not data:
         return []
-    if not data.endswith(b"\n"):
-        data += b"\n"
-    return [line + b"\n" for line in data[:-1].split(b"\n")]
+    if not data.endswith(sep):
+        data += sep
+    return [line + sep for line in data[:-1].split(sep)]
 
 
-def reference_order(data: bytes, seed: int) -> bytes:
-    """The permutation the tool promises, computed the slow, obvious way."""
+def reference_order(data: bytes, seed: int, sep: bytes = b"\n", header: int = 0) -> bytes:
+    """The permutation the tool promises, computed the slow, obvious way.
+
+    ``header``: that many records at the top stay in place.
+    """
     mix = derive_keys(seed)
     recs, offset = [], 0
-    for rec in records(data):
+    for rec in records(data, sep):
         recs.append((key_of(offset, mix), rec))
         offset += len(rec)
-    return b"".join(rec for _, rec in sorted(recs))
+    top = b"".join(rec for _, rec in recs[:header])
+    return top + b"".join(rec for _, rec in sorted(recs[header:]))
 
 
 def numbered_lines(n: int, width: int = 0) -> bytes:

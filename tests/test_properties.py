@@ -16,15 +16,20 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shuffle_big.engine import ShuffleResult, _Run
+from shuffle_big.engine import Options, ShuffleResult, _Run
 from shuffle_big.output import Output
 from shuffle_big.plan import make_plan
+from shuffle_big.records import swap_table
 from shuffle_big.tempspace import TempSpace
 
 from helpers import reference_order
 
 lines = st.lists(st.binary(max_size=40), max_size=300)
-inputs = st.tuples(lines, st.booleans()).map(lambda t: b"\n".join(t[0]) + (b"\n" if t[1] and t[0] else b""))
+seps = st.sampled_from([b"\n", b"\0"])
+
+
+def join(recs: list[bytes], sep: bytes, terminated: bool) -> bytes:
+    return sep.join(recs) + (sep if terminated and recs else b"")
 
 
 def tiny_plan(capacity: int, block: int, piece: int, buckets: int):
@@ -41,20 +46,24 @@ def tiny_plan(capacity: int, block: int, piece: int, buckets: int):
     )
 
 
-def run_engine(data: bytes, seed: int, plan, known_size: bool = True) -> bytes:
+def run_engine(data: bytes, seed: int, plan, known_size: bool = True, options: Options = Options()) -> bytes:
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / "in", Path(d) / "out"
         src.write_bytes(data)
         result = ShuffleResult(seed=seed)
-        with TempSpace(d) as temp, Output(str(out)) as sink:
-            _Run(plan, seed, temp, sink, False, result, plan.max_buckets + 64).run([str(src)], len(data) if known_size else None)
+        with TempSpace(d) as temp, Output(str(out), swap_table(options.sep)) as sink:
+            run = _Run(plan, seed, temp, sink, False, result, plan.max_buckets + 64, options)
+            run.run([str(src)], len(data) if known_size else None)
         assert not [p for p in Path(d).iterdir() if p.name.startswith("shuffle-big.")]
         return out.read_bytes()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    data=inputs,
+    recs=lines,
+    terminated=st.booleans(),
+    sep=seps,
+    header=st.integers(0, 3),
     seed=st.integers(0, 2**63 - 1),
     capacity=st.integers(16, 4096),
     block=st.integers(1, 600),
@@ -62,7 +71,9 @@ def run_engine(data: bytes, seed: int, plan, known_size: bool = True) -> bytes:
     buckets=st.integers(2, 32),
     known_size=st.booleans(),
 )
-def test_any_plan_gives_the_reference_permutation(data, seed, capacity, block, piece, buckets, known_size):
+def test_any_plan_gives_the_reference_permutation(recs, terminated, sep, header, seed, capacity, block, piece, buckets, known_size):
     """``known_size`` False takes the path of a pipe: collect in memory, spill on overflow."""
     plan = tiny_plan(capacity, block, piece, buckets)
-    assert run_engine(data, seed, plan, known_size) == reference_order(data, seed)
+    data = join(recs, sep, terminated)
+    got = run_engine(data, seed, plan, known_size, Options(sep, header))
+    assert got == reference_order(data, seed, sep, header)

@@ -1,0 +1,223 @@
+"""Opening the inputs: files, standard input, compressed files, and lines given on the command line.
+
+A source is a path (``-`` is standard input), ``Lines`` (``-e``) or a
+``NumberRange`` (``-i``). Gzip and zstd input is recognised by its magic
+number, not its name, so ``zcat``-free pipelines and misnamed files work; a
+stream of several files of mixed kinds is one input.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Union
+
+from .errors import ShuffleError, describe_os_error
+
+# What a corrupt compressed stream raises besides OSError (zstd's error is added once it is imported).
+decode_errors: tuple[type[Exception], ...] = (EOFError, zlib.error)
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Records given as arguments (``-e``), in external form (each ends with the separator)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    """The numbers ``lo`` to ``hi`` (inclusive), one per record (``-i LO-HI``)."""
+
+    lo: int
+    hi: int
+
+    def size(self, sep_len: int = 1) -> int:
+        total, digits, low = 0, 1, 0
+        while low <= self.hi:
+            high = 10**digits - 1
+            a, b = max(low, self.lo), min(high, self.hi)
+            if a <= b:
+                total += (b - a + 1) * (digits + sep_len)
+            low, digits = high + 1, digits + 1
+        return total
+
+
+Source = Union[str, Lines, NumberRange]
+
+
+def display_name(source: Source) -> str:
+    if isinstance(source, Lines):
+        return "the command line"
+    if isinstance(source, NumberRange):
+        return f"the range {source.lo}-{source.hi}"
+    return "standard input" if source == "-" else source
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as err:
+        raise describe_os_error(f"cannot open '{path}'", err) from None
+
+
+def _magic_of(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(4)
+
+
+def is_compressed(magic: bytes) -> bool:
+    return magic.startswith(GZIP_MAGIC) or magic.startswith(ZSTD_MAGIC)
+
+
+def is_plain_file(source: Source) -> bool:
+    """A regular, uncompressed file: one that can be cut into byte ranges and read in parallel."""
+    return isinstance(source, str) and source != "-" and _is_regular(source) and not is_compressed(_magic_of(source))
+
+
+def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
+    """Total bytes when known up front (plain files, -e, -i), else None (pipes, compressed data)."""
+    total = 0
+    for source in sources:
+        if isinstance(source, Lines):
+            total += len(source.data)
+        elif isinstance(source, NumberRange):
+            total += source.size(len(sep))
+        elif is_plain_file(source):
+            total += os.path.getsize(source)
+        else:
+            return None
+    return total
+
+
+def check_inputs(sources: list[Source]) -> None:
+    """Fail before any work if an input cannot be opened for reading."""
+    for source in sources:
+        if isinstance(source, str) and source != "-":
+            try:
+                with open(source, "rb"):
+                    pass
+            except OSError as err:
+                raise describe_os_error(f"cannot open '{source}'", err) from None
+
+
+def snapshot(sources: list[Source]) -> dict[str, tuple[int, int]]:
+    """Size and modification time of each regular-file input, to notice changes later."""
+    snap = {}
+    for source in sources:
+        if isinstance(source, str) and source != "-":
+            st = os.stat(source)
+            if stat.S_ISREG(st.st_mode):
+                snap[source] = (st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def check_unchanged(snap: dict[str, tuple[int, int]]) -> None:
+    """Fail if an input file was written to while it was read: its permutation would be wrong."""
+    for path, (size, mtime) in snap.items():
+        try:
+            st = os.stat(path)
+            now = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = (-1, -1)
+        if now != (size, mtime):
+            change = f"size {size} -> {now[0]}" if now[0] != size else "modified"
+            raise ShuffleError(f"input '{path}' changed while being read ({change}): shuffle a copy that is not being written to")
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (to sniff the format)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(n)
+        head, self.head = self.head, b""
+        return head + self.rest.read(-1 if n < 0 else max(0, n - len(head)))
+
+    def close(self) -> None:
+        pass  # the caller owns ``rest``
+
+
+class _Numbers:
+    """The text of a NumberRange, generated as it is read."""
+
+    BATCH = 1 << 16
+
+    def __init__(self, numbers: NumberRange, sep: bytes) -> None:
+        self.next = numbers.lo
+        self.hi = numbers.hi
+        self.sep = sep.decode()
+        self.pending = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while (n < 0 or len(self.pending) < n) and self.next <= self.hi:
+            stop = min(self.hi + 1, self.next + self.BATCH)
+            self.pending += (self.sep.join(map(str, range(self.next, stop))) + self.sep).encode()
+            self.next = stop
+        if n < 0:
+            n = len(self.pending)
+        chunk, self.pending = self.pending[:n], self.pending[n:]
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+def _decompressing(f, magic: bytes, name: str):
+    if magic.startswith(GZIP_MAGIC):
+        import gzip
+
+        return gzip.GzipFile(fileobj=f, mode="rb")
+    if magic.startswith(ZSTD_MAGIC):
+        try:
+            import zstandard
+        except ImportError:
+            raise ShuffleError(
+                f"'{name}' is zstd-compressed: install the extra with pip install 'shuffle-big[zstd]'"
+            ) from None
+        global decode_errors
+        decode_errors = (EOFError, zlib.error, zstandard.ZstdError)
+        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True, closefd=False)
+    return f
+
+
+def open_source(source: Source, sep: bytes = b"\n", start: int = 0):
+    """A readable binary stream of ``source``'s bytes, decompressed, from byte ``start`` of a plain file.
+
+    Returns (stream, the files to close afterwards).
+    """
+    if isinstance(source, Lines):
+        import io
+
+        return io.BytesIO(source.data), []
+    if isinstance(source, NumberRange):
+        return _Numbers(source, sep), []
+    name = display_name(source)
+    try:
+        raw = sys.stdin.buffer if source == "-" else open(source, "rb")
+    except OSError as err:
+        raise describe_os_error(f"cannot open '{source}'", err) from None
+    owned = [] if source == "-" else [raw]
+    try:
+        if start:
+            raw.seek(start)
+            return raw, owned
+        magic = raw.read(4)
+        if not is_compressed(magic):
+            return _Prefixed(magic, raw), owned
+        stream = _decompressing(_Prefixed(magic, raw), magic, name)
+        return stream, [stream, *owned]
+    except OSError as err:
+        for f in owned:
+            f.close()
+        raise describe_os_error(f"error reading '{name}'", err) from None
