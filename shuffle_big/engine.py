@@ -311,7 +311,7 @@ class _Run:
                     self.result.passes = max(self.result.passes, passes + 1)
                     meter.to(self.out.bytes_written)
             return
-        if self.out.path is not None:
+        if self.out.seekable:
             self._order_parallel_to_file(buckets)
         else:
             self._order_parallel_to_stream(buckets)
@@ -321,7 +321,7 @@ class _Run:
         offsets = [self.out.bytes_written]  # after the header
         for n in buckets.nbytes:
             offsets.append(offsets[-1] + n)
-        stream = self.out.path is None
+        stream = not self.out.seekable
         tasks = []
         for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * self.jobs)):
             refs = tuple(

@@ -73,7 +73,16 @@ def _magic_of(path: str) -> bytes:
 
 
 def is_compressed(magic: bytes) -> bool:
-    return magic.startswith(GZIP_MAGIC) or magic.startswith(ZSTD_MAGIC)
+    """Does a stream starting with these 4 bytes hold gzip (deflate, valid flags) or zstd data?
+
+    Text never starts so (0x8b is not a valid first UTF-8 byte after 0x1f...), but
+    binary records could; the whole header is checked to make that unlikely.
+    """
+    return _is_gzip(magic) or magic.startswith(ZSTD_MAGIC)
+
+
+def _is_gzip(magic: bytes) -> bool:
+    return len(magic) == 4 and magic.startswith(GZIP_MAGIC + b"\x08") and not magic[3] & 0xE0
 
 
 def is_plain_file(source: Source) -> bool:
@@ -141,8 +150,11 @@ class _Prefixed:
     def read(self, n: int = -1) -> bytes:
         if not self.head:
             return self.rest.read(n)
+        if 0 <= n < len(self.head):
+            head, self.head = self.head[:n], self.head[n:]
+            return head
         head, self.head = self.head, b""
-        return head + self.rest.read(-1 if n < 0 else max(0, n - len(head)))
+        return head + self.rest.read(-1 if n < 0 else n - len(head))
 
     def close(self) -> None:
         pass  # the caller owns ``rest``
@@ -174,7 +186,7 @@ class _Numbers:
 
 
 def _decompressing(f, magic: bytes, name: str):
-    if magic.startswith(GZIP_MAGIC):
+    if _is_gzip(magic):
         import gzip
 
         return gzip.GzipFile(fileobj=f, mode="rb")

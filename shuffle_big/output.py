@@ -4,6 +4,9 @@ A named output is written under a temporary name in its own directory and
 renamed over the target only after every record is written, so a failed run
 leaves the previous file intact and no partial file behind. That also makes
 ``-o`` safe when it names one of the inputs.
+
+An output named ``*.gz`` or ``*.zst`` is compressed (gzip level 6, as gzip(1)
+does by default; zstd level 3, zstd's default).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import zlib
 
 from .errors import ShuffleError, describe_os_error
 from .rawio import writev_all
@@ -32,7 +36,8 @@ class Output:
         self.path = None if path in (None, "-") else path
         self.swap = swap  # byte translation from internal records to the output's (-z)
         self.name = self.path or "standard output"
-        self.bytes_written = 0
+        self.bytes_written = 0  # uncompressed
+        self._compressor = compressor_for(self.path) if self.path else None
         self._tmp: str | None = None
         self._fd = 1
         if self.path is not None:
@@ -51,12 +56,26 @@ class Output:
                 self.abort()
             raise describe_os_error(f"cannot create '{path}'", err) from None
 
+    @property
+    def seekable(self) -> bool:
+        """Can workers write parts of it at their offsets (a named, uncompressed file)?"""
+        return self.path is not None and self._compressor is None
+
     def write(self, data: bytes) -> None:
         """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
         if self.swap:
             data = data.translate(self.swap)
+        self._write_out(data)
+
+    def _write_out(self, data: bytes) -> None:
+        self.bytes_written += len(data)
+        if self._compressor is not None:
+            data = self._compressor.compress(data)
+        self._write_raw(data)
+
+    def _write_raw(self, data: bytes) -> None:
         try:
-            self.bytes_written += writev_all(self._fd, [data])
+            writev_all(self._fd, [data])
         except BrokenPipeError:
             raise
         except OSError as err:
@@ -75,7 +94,12 @@ class Output:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
     def copy_from(self, path: str) -> None:
-        """Append the whole of file ``path`` (in the kernel, with sendfile)."""
+        """Append the whole of file ``path``, already in output form (in the kernel, with sendfile, if it can)."""
+        if self._compressor is not None:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    self._write_out(chunk)
+            return
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             offset = 0
@@ -94,6 +118,8 @@ class Output:
     def commit(self) -> None:
         if self._tmp is None:
             return
+        if self._compressor is not None:
+            self._write_raw(self._compressor.flush())
         try:
             os.close(self._fd)
             self._fd = -1
@@ -124,3 +150,19 @@ class Output:
             self.commit()
         else:
             self.abort()
+
+
+def compressor_for(path: str):
+    """A compressor (``compress``, ``flush``) chosen by the file name, or None."""
+    if path.endswith(".gz"):
+        return zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip header and trailer
+    if path.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            raise ShuffleError(
+                f"cannot write '{path}': zstd output needs the extra: pip install 'shuffle-big[zstd]'"
+            ) from None
+        # No zstd threads: their buffers would be memory outside the budget.
+        return zstandard.ZstdCompressor(level=3).compressobj()
+    return None

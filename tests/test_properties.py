@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shuffle_big.engine import Options, ShuffleResult, _Run
+from shuffle_big.inputs import is_compressed
 from shuffle_big.output import Output
 from shuffle_big.plan import make_plan
 from shuffle_big.records import swap_table
@@ -29,7 +30,8 @@ seps = st.sampled_from([b"\n", b"\0"])
 
 
 def join(recs: list[bytes], sep: bytes, terminated: bool) -> bytes:
-    return sep.join(recs) + (sep if terminated and recs else b"")
+    data = sep.join(recs) + (sep if terminated and recs else b"")
+    return b"x" + data if is_compressed(data[:4]) else data  # that would be read as gzip or zstd
 
 
 def tiny_plan(capacity: int, block: int, piece: int, buckets: int):
