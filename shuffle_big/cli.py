@@ -130,6 +130,10 @@ class Command(click.Command):
 )
 @click.option("--progress/--no-progress", default=None, help="Show progress bars on stderr. [default: when stderr is a terminal]")
 @click.option(
+    "--verify", is_flag=True,
+    help="Check that the output holds exactly the input's lines (an order-independent fingerprint of each side); if not, fail and write nothing.",
+)
+@click.option(
     "--stats", is_flag=True,
     help="After the run, report lines, bytes, buckets, passes, peak RSS and seconds per pass on stderr; --stats=json: as one JSON object.",
 )
@@ -139,7 +143,7 @@ class Command(click.Command):
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def main(
     files, output, memory, jobs, head_count, seed, random_source, echo, input_range, zero_terminated, header,
-    temp_dir, clean_temp, progress, stats, stats_format, verbose, quiet,
+    temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
@@ -159,6 +163,8 @@ def main(
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return
+    if verify and head_count is not None:
+        raise click.UsageError("--verify checks a whole shuffle; it cannot be combined with -n")
     sep = b"\0" if zero_terminated else b"\n"
     sources = _sources(files, echo, input_range, sep)
     if random_source is not None:
@@ -184,7 +190,7 @@ def main(
     started = time.perf_counter()
     try:
         result = shuffle(
-            sources, output, sep=sep, header=header,
+            sources, output, sep=sep, header=header, verify=verify,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
             jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
         )

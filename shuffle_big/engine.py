@@ -23,6 +23,8 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from .errors import ShuffleError
+from .fingerprint import Fingerprint
 from .keys import derive_keys
 from .order import order_frames
 from .output import Output
@@ -79,6 +81,7 @@ class Options:
 
     sep: bytes = b"\n"  # record separator: b"\n", or b"\0" for -z
     header: int = 0  # records at the top of the first input kept in place
+    verify: bool = False  # compare fingerprints of the records read and written
 
 
 def shuffle(
@@ -93,6 +96,7 @@ def shuffle(
     head: int | None = None,
     sep: bytes = b"\n",
     header: int = 0,
+    verify: bool = False,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
 
@@ -103,10 +107,12 @@ def shuffle(
     ``head``: write only the first ``head`` records of the permutation, found
     in one pass. ``sep``: the byte that ends a record (``b"\\0"`` for ``-z``).
     ``header``: keep the first ``header`` records of the first input at the
-    top, unshuffled. Raises ShuffleError for problems a user can fix.
+    top, unshuffled. ``verify``: fail, leaving no output file, unless the
+    records written are exactly the records read (an order-independent
+    fingerprint of each side). Raises ShuffleError for problems a user can fix.
     """
     paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
-    options = Options(sep, header)
+    options = Options(sep, header, verify)
     budget = memory or default_memory()
     fds = raise_fd_limit()
     plan = make_plan(budget, fds)
@@ -117,11 +123,13 @@ def shuffle(
     jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
     if head is not None:
+        if verify:
+            raise ValueError("verify checks a whole shuffle; it cannot be combined with head")
         with Output(output, swap_table(sep)) as out, result.timed("in memory"):
             _head(paths, size, plan, seed, head, out, progress, result, options)
         result.peak_rss = peak_rss()
         return result
-    with TempSpace(temp_dir) as temp, Output(output, swap_table(sep)) as out:
+    with TempSpace(temp_dir) as temp, Output(output, swap_table(sep), verify) as out:
         _Run(plan, seed, temp, out, progress, result, fds, options).run(paths, size)
     result.peak_rss = peak_rss()
     return result
@@ -168,6 +176,7 @@ class _Run:
         self.jobs = result.jobs
         self.worker_budget = plan.budget // self.jobs
         self.workers: Workers | None = None
+        self.read_fingerprint = Fingerprint() if options.verify else None
 
     def run(self, paths: list[str], size: int | None) -> None:
         self.snapshot = snapshot(paths)
@@ -210,7 +219,10 @@ class _Run:
         Returns None when the output is already written (it fit in memory).
         """
         plan = self.plan
-        reader = RecordReader(paths, plan.block_size, plan.long_threshold, self.options.sep, self.options.header)
+        reader = RecordReader(
+            paths, plan.block_size, plan.long_threshold, self.options.sep, self.options.header, self.options.verify,
+        )
+        self.read_fingerprint = reader.fingerprint
         held: list = []
         held_bytes = held_records = 0
         label = "reading" if size is None or size <= plan.capacity else "pass 1"
@@ -235,6 +247,7 @@ class _Run:
                 self.out.write(reader.header)
                 self.result.records, self.result.bytes = held_records, held_bytes
                 order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), plan.block_records, self.out.write)
+                self._check_fingerprints()
                 return None
             try:
                 feed(items, sink, self.mix, lambda: meter.to(reader.bytes_read))
@@ -276,6 +289,8 @@ class _Run:
             next(iter(reader), None)
             start = min(len(reader.header), os.path.getsize(paths[0]))
             self.out.write(reader.header)
+            if self.read_fingerprint is not None:
+                self.read_fingerprint.update(reader.header)
         with open(paths[0], "rb") as f:
             head = f.read(1 << 20)
         per_record = (head.count(sep) + 1) / (len(head) + 1)
@@ -283,7 +298,7 @@ class _Run:
         bits = worker_plan.bucket_bits(*self._estimate(size, per_record), 0)
         directory = self.temp.path
         tasks = [
-            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep)
+            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep, self.options.verify)
             for i, segs in enumerate(split_ranges(paths, self.jobs, sep, start))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
@@ -292,6 +307,9 @@ class _Run:
             for f, result in self._each_done(futures, meter, lambda: self.workers.done_bytes):
                 results[f] = result
         buckets = merge_scatters([results[f] for f in futures], bits)
+        if self.read_fingerprint is not None:
+            for f in futures:
+                self.read_fingerprint.merge(results[f].fingerprint)
         self.result.buckets = buckets.files
         return buckets
 
@@ -310,11 +328,11 @@ class _Run:
                     )
                     self.result.passes = max(self.result.passes, passes + 1)
                     meter.to(self.out.bytes_written)
-            return
-        if self.out.seekable:
+        elif self.out.seekable:
             self._order_parallel_to_file(buckets)
         else:
             self._order_parallel_to_stream(buckets)
+        self._check_fingerprints()
 
     def _tasks(self, buckets: Buckets) -> list[tuple[list[int], OrderTask]]:
         """Pass-2 tasks over runs of consecutive buckets; each writes at the run's output offset."""
@@ -331,6 +349,7 @@ class _Run:
             task = OrderTask(
                 refs, buckets.consumed, self.worker_budget, self.temp.path, out_path,
                 None if stream else offsets[run[0]], self.out.name, self.fds, swap_table(self.options.sep),
+                self.options.verify,
             )
             tasks.append((run, task))
         return tasks
@@ -344,8 +363,8 @@ class _Run:
         }
         done = [0]  # bytes of the runs finished so far
         with Meter(self.progress, "pass 2", self.result.bytes) as meter:
-            for f, passes in self._each_done(futures, meter, lambda: done[0]):
-                self.result.passes = max(self.result.passes, passes + 1)
+            for f, value in self._each_done(futures, meter, lambda: done[0]):
+                self._order_done(value)
                 done[0] += futures[f]
 
     def _order_parallel_to_stream(self, buckets: Buckets) -> None:
@@ -353,10 +372,26 @@ class _Run:
         order = [(task.out_path, self.workers.submit(run_order, task)) for _, task in self._tasks(buckets)]
         with Meter(self.progress, "pass 2", self.result.bytes) as meter:
             for path, future in order:
-                self.result.passes = max(self.result.passes, self.workers.result(future) + 1)
+                self._order_done(self.workers.result(future))
                 self.out.copy_from(path)
                 os.unlink(path)
                 meter.to(self.out.bytes_written)
+
+    def _order_done(self, value: tuple[int, tuple[int, int] | None]) -> None:
+        """Take in what a pass-2 task reports: passes it took and the fingerprint of what it wrote."""
+        passes, fingerprint = value
+        self.result.passes = max(self.result.passes, passes + 1)
+        if fingerprint is not None:
+            self.out.fingerprint.merge(fingerprint)
+
+    def _check_fingerprints(self) -> None:
+        """--verify: the records written must be the records read (before the output is committed)."""
+        read, written = self.read_fingerprint, self.out.fingerprint
+        if read is not None and read.value != written.value:
+            raise ShuffleError(
+                f"--verify failed: the output's fingerprint {written.describe()} does not match the input's "
+                f"{read.describe()}; the output was not written"
+            )
 
     def _each_done(self, futures, meter: Meter, progress: Callable[[], int]) -> Iterator:
         """(future, result) as workers finish, in any order; a worker's error is raised at once.

@@ -17,6 +17,7 @@ import tempfile
 import zlib
 
 from .errors import ShuffleError, describe_os_error
+from .fingerprint import Fingerprint
 from .rawio import writev_all
 
 
@@ -32,9 +33,10 @@ def _new_file_mode(path: str) -> int:
 class Output:
     """A sink of bytes; use as a context manager, which commits only on success."""
 
-    def __init__(self, path: str | None = None, swap: bytes | None = None) -> None:
+    def __init__(self, path: str | None = None, swap: bytes | None = None, verify: bool = False) -> None:
         self.path = None if path in (None, "-") else path
         self.swap = swap  # byte translation from internal records to the output's (-z)
+        self.fingerprint = Fingerprint() if verify else None  # of the records given to ``write``
         self.name = self.path or "standard output"
         self.bytes_written = 0  # uncompressed
         self._compressor = compressor_for(self.path) if self.path else None
@@ -63,6 +65,8 @@ class Output:
 
     def write(self, data: bytes) -> None:
         """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
+        if self.fingerprint is not None:
+            self.fingerprint.update(data)
         if self.swap:
             data = data.translate(self.swap)
         self._write_out(data)

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import inputs
 from .errors import ShuffleError, describe_os_error
+from .fingerprint import Fingerprint
 from .inputs import Source, display_name, open_source
 from .keys import keys_of
 
@@ -94,7 +95,7 @@ class RecordReader:
 
     def __init__(
         self, sources: list[Source | Segment], block_size: int, long_threshold: int,
-        sep: bytes = b"\n", header: int = 0,
+        sep: bytes = b"\n", header: int = 0, verify: bool = False,
     ) -> None:
         self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
         self.block_size = block_size
@@ -103,6 +104,7 @@ class RecordReader:
         self.swap = swap_table(sep)
         self.header_records = header
         self.header = b""
+        self.fingerprint = Fingerprint() if verify else None  # of every record read, header included
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
         self._left: int | None = None  # bytes left in the current segment
 
@@ -116,11 +118,21 @@ class RecordReader:
             try:
                 before = self.bytes_read
                 leftover = self._take_header(f, name) if i == 0 and self.header_records else b""
-                yield from self._blocks(f, base + self.bytes_read - before - len(leftover), name, leftover)
+                items = self._blocks(f, base + self.bytes_read - before - len(leftover), name, leftover)
+                yield from items if self.fingerprint is None else self._fingerprinted(items)
                 base += self.bytes_read - before
             finally:
                 for stream in owned:
                     stream.close()
+
+    def _fingerprinted(self, items: Iterator[Block | LongRecord]) -> Iterator[Block | LongRecord]:
+        fp = self.fingerprint
+        for item in items:
+            if isinstance(item, Block):
+                fp.update(item.data)
+            else:
+                item.pieces = _tapped(item.pieces, fp.update)
+            yield item
 
     def _read(self, f, name: str) -> bytes:
         want = self.block_size if self._left is None else min(self.block_size, self._left)
@@ -148,12 +160,18 @@ class RecordReader:
                     break
             else:
                 self.header = data[:start]
+                self._see_header()
                 return data[start:]
             chunk = self._read(f, name)
             if not chunk:  # fewer records than asked for: the whole source is the header
                 self.header = data if data.endswith(b"\n") or not data else data + b"\n"
+                self._see_header()
                 return b""
             data += chunk
+
+    def _see_header(self) -> None:
+        if self.fingerprint is not None:
+            self.fingerprint.update(self.header)
 
     def _blocks(self, f, pos: int, name: str, leftover: bytes = b"") -> Iterator[Block | LongRecord]:
         carry = bytearray()  # the start of a record whose newline is not read yet
@@ -204,6 +222,12 @@ class RecordReader:
                 return
             length += len(chunk)
             yield chunk
+
+
+def _tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
+    for piece in pieces:
+        see(piece)
+        yield piece
 
 
 def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:

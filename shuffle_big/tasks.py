@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from .bucketfile import LongFrame, read_frames
 from .errors import describe_os_error
+from .fingerprint import Fingerprint
 from .keys import derive_keys, key_of
 from .order import order_frames
 from .plan import Plan, make_plan
@@ -56,12 +57,20 @@ class ScatterTask:
     seed: int
     max_open_files: int = 1024
     sep: bytes = b"\n"
+    verify: bool = False
 
 
-def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> tuple[list[str], list[int], list[int]]:
+class ScatterResult(NamedTuple):
+    paths: list[str]  # one bucket file per bucket
+    nbytes: list[int]
+    nrecords: list[int]
+    fingerprint: tuple[int, int] | None  # of the records read, with --verify
+
+
+def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
     """Run ``task``; return its bucket files with their byte and record counts."""
     plan = make_plan(task.budget, task.max_open_files)
-    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold, task.sep)
+    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold, task.sep, verify=task.verify)
     sink = FileBuckets(task.directory, task.name, 0, task.bits, plan)
     done = 0
 
@@ -77,16 +86,17 @@ def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None
         sink.close(flush=False)
         raise
     sink.close()
-    return sink.paths, sink.nbytes.tolist(), sink.nrecords.tolist()
+    fingerprint = reader.fingerprint.value if reader.fingerprint else None
+    return ScatterResult(sink.paths, sink.nbytes.tolist(), sink.nrecords.tolist(), fingerprint)
 
 
-def merge_scatters(results: list[tuple[list[str], list[int], list[int]]], bits: int) -> Buckets:
+def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
     """Buckets from the results of scatter tasks that used the same ``bits``."""
     count = 1 << bits
     return Buckets(
-        parts=[[paths[b] for paths, _, _ in results] for b in range(count)],
-        nbytes=[sum(r[1][b] for r in results) for b in range(count)],
-        nrecords=[sum(r[2][b] for r in results) for b in range(count)],
+        parts=[[r.paths[b] for r in results] for b in range(count)],
+        nbytes=[sum(r.nbytes[b] for r in results) for b in range(count)],
+        nrecords=[sum(r.nrecords[b] for r in results) for b in range(count)],
         consumed=bits,
         files=count * len(results),
     )
@@ -173,10 +183,11 @@ class OrderTask:
     out_name: str = ""  # how to name the output in messages
     max_open_files: int = 1024
     swap: bytes | None = None  # translation from internal to external records (-z)
+    verify: bool = False
 
 
-def run_order(task: OrderTask) -> int:
-    """Run ``task``; return the most passes a bucket took."""
+def run_order(task: OrderTask) -> tuple[int, tuple[int, int] | None]:
+    """Run ``task``; return the most passes a bucket took, and (--verify) the fingerprint of what it wrote."""
     plan = make_plan(task.budget, task.max_open_files)
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
     try:
@@ -184,9 +195,12 @@ def run_order(task: OrderTask) -> int:
     except OSError as err:
         raise describe_os_error(f"cannot open '{task.out_path}'", err) from None
     offset = task.out_offset or 0
+    fingerprint = Fingerprint() if task.verify else None
 
     def write(data: bytes) -> None:
         nonlocal offset
+        if fingerprint is not None:
+            fingerprint.update(data)
         if task.swap:
             data = data.translate(task.swap)
         try:
@@ -195,10 +209,11 @@ def run_order(task: OrderTask) -> int:
             raise describe_os_error(f"error writing '{task.out_name or task.out_path}'", err) from None
 
     try:
-        return max(
+        passes = max(
             order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, task.directory, b.name, write)
             for b in task.buckets
         )
+        return passes, fingerprint.value if fingerprint else None
     finally:
         os.close(fd)
 
