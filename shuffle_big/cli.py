@@ -95,7 +95,11 @@ class Command(click.Command):
 
 @click.command(cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input). FILE.gz and FILE.zst are compressed.")
+@click.option(
+    "--shards", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Split the output into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
+)
 @click.option(
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
     help="Memory budget for all processes together: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
@@ -142,7 +146,7 @@ class Command(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def main(
-    files, output, memory, jobs, head_count, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, shards, memory, jobs, head_count, seed, random_source, echo, input_range, zero_terminated, header,
     temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -190,7 +194,7 @@ def main(
     started = time.perf_counter()
     try:
         result = shuffle(
-            sources, output, sep=sep, header=header, verify=verify,
+            sources, output, sep=sep, header=header, verify=verify, shards=shards,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
             jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
         )

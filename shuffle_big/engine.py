@@ -28,6 +28,7 @@ from .fingerprint import Fingerprint
 from .keys import derive_keys
 from .order import order_frames
 from .output import Output
+from .shards import ShardedOutput
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
 from .inputs import Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
@@ -97,6 +98,7 @@ def shuffle(
     sep: bytes = b"\n",
     header: int = 0,
     verify: bool = False,
+    shards: int | None = None,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
 
@@ -109,7 +111,9 @@ def shuffle(
     ``header``: keep the first ``header`` records of the first input at the
     top, unshuffled. ``verify``: fail, leaving no output file, unless the
     records written are exactly the records read (an order-independent
-    fingerprint of each side). Raises ShuffleError for problems a user can fix.
+    fingerprint of each side). ``shards``: split the output into that many
+    files of near-equal record count, named by ``output``: a pattern with
+    ``{i}`` or a directory. Raises ShuffleError for problems a user can fix.
     """
     paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
     options = Options(sep, header, verify)
@@ -125,14 +129,22 @@ def shuffle(
     if head is not None:
         if verify:
             raise ValueError("verify checks a whole shuffle; it cannot be combined with head")
-        with Output(output, swap_table(sep)) as out, result.timed("in memory"):
+        with _output(output, sep, False, shards) as out, result.timed("in memory"):
             _head(paths, size, plan, seed, head, out, progress, result, options)
         result.peak_rss = peak_rss()
         return result
-    with TempSpace(temp_dir) as temp, Output(output, swap_table(sep), verify) as out:
+    with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
         _Run(plan, seed, temp, out, progress, result, fds, options).run(paths, size)
     result.peak_rss = peak_rss()
     return result
+
+
+def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> Output | ShardedOutput:
+    if shards is None:
+        return Output(path, swap_table(sep), verify)
+    if path in (None, "-"):
+        raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
+    return ShardedOutput(path, shards, swap_table(sep), verify)
 
 
 def _head(
@@ -152,7 +164,8 @@ def _head(
 
         lines, result.records, result.bytes = head_of_permutation(ticking(), mix, n, plan)
     check_unchanged(snap)
-    out.write(reader.header)
+    out.write_header(reader.header)
+    out.expect(len(lines))
     for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
         piece = lines[i : i + 4096]
         piece.append(b"")
@@ -244,7 +257,8 @@ class _Run:
                     break
             if sink is None:
                 check_unchanged(self.snapshot)
-                self.out.write(reader.header)
+                self.out.write_header(reader.header)
+                self.out.expect(held_records)
                 self.result.records, self.result.bytes = held_records, held_bytes
                 order_frames(_drain(held), 0, plan.piece_bits(held_bytes, held_records, 0), plan.block_records, self.out.write)
                 self._check_fingerprints()
@@ -256,7 +270,7 @@ class _Run:
                 raise
             sink.close()
         check_unchanged(self.snapshot)
-        self.out.write(reader.header)
+        self.out.write_header(reader.header)
         self.result.buckets = sink.count
         return Buckets([[p] for p in sink.paths], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
@@ -288,7 +302,7 @@ class _Run:
             reader = RecordReader(paths[:1], 1 << 16, 1 << 16, sep, self.options.header)
             next(iter(reader), None)
             start = min(len(reader.header), os.path.getsize(paths[0]))
-            self.out.write(reader.header)
+            self.out.write_header(reader.header)
             if self.read_fingerprint is not None:
                 self.read_fingerprint.update(reader.header)
         with open(paths[0], "rb") as f:
@@ -319,6 +333,7 @@ class _Run:
         self.result.in_memory = False
         self.result.records = sum(buckets.nrecords)
         self.result.bytes = sum(buckets.nbytes)
+        self.out.expect(self.result.records)
         if self.workers is None:
             with Meter(self.progress, "pass 2", self.result.bytes) as meter:
                 for b, parts in enumerate(buckets.parts):
@@ -348,8 +363,9 @@ class _Run:
             out_path = os.path.join(self.temp.path, f"o{i}") if stream else self.out.temp_path
             task = OrderTask(
                 refs, buckets.consumed, self.worker_budget, self.temp.path, out_path,
-                None if stream else offsets[run[0]], self.out.name, self.fds, swap_table(self.options.sep),
-                self.options.verify,
+                None if stream else offsets[run[0]], self.out.name, self.fds,
+                # a run written to a temp file stays internal: the parent's output translates and checks it
+                None if stream else swap_table(self.options.sep), self.options.verify and not stream,
             )
             tasks.append((run, task))
         return tasks

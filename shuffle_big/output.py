@@ -58,6 +58,13 @@ class Output:
                 self.abort()
             raise describe_os_error(f"cannot create '{path}'", err) from None
 
+    def write_header(self, header: bytes) -> None:
+        """The --header records, written before the shuffled ones."""
+        self.write(header)
+
+    def expect(self, records: int) -> None:
+        """Told how many records will follow (a sharded output needs to know)."""
+
     @property
     def seekable(self) -> bool:
         """Can workers write parts of it at their offsets (a named, uncompressed file)?"""
@@ -98,11 +105,9 @@ class Output:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
     def copy_from(self, path: str) -> None:
-        """Append the whole of file ``path``, already in output form (in the kernel, with sendfile, if it can)."""
-        if self._compressor is not None:
-            with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    self._write_out(chunk)
+        """Append the records of file ``path`` (internal form), in the kernel with sendfile when nothing is to change."""
+        if self._compressor is not None or self.swap or self.fingerprint is not None:
+            copy_through(path, self.write)
             return
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -119,19 +124,34 @@ class Output:
                 raise describe_os_error(f"error writing '{self.name}'", err) from None
         self.bytes_written += offset
 
-    def commit(self) -> None:
-        if self._tmp is None:
+    def finish(self) -> None:
+        """Complete the file (compressor trailer) and close it; ``publish`` makes it appear."""
+        if self._fd < 0 or self._tmp is None:
             return
         if self._compressor is not None:
             self._write_raw(self._compressor.flush())
         try:
             os.close(self._fd)
+        except OSError as err:
             self._fd = -1
+            self.abort()
+            raise describe_os_error(f"error writing '{self.path}'", err) from None
+        self._fd = -1
+
+    def publish(self) -> None:
+        """Rename the finished temporary file over the target."""
+        try:
             os.replace(self._tmp, self.path)
         except OSError as err:
             self.abort()
             raise describe_os_error(f"cannot create '{self.path}'", err) from None
         self._tmp = None
+
+    def commit(self) -> None:
+        if self._tmp is None:
+            return
+        self.finish()
+        self.publish()
 
     def abort(self) -> None:
         """Remove the temporary file; the target is untouched."""
@@ -154,6 +174,13 @@ class Output:
             self.commit()
         else:
             self.abort()
+
+
+def copy_through(path: str, write) -> None:
+    """Feed file ``path`` to ``write`` in 1 MB chunks."""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            write(chunk)
 
 
 def compressor_for(path: str):

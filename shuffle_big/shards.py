@@ -1,0 +1,127 @@
+"""``--shards N``: the permutation split into N files of near-equal record count.
+
+The M records of the output go, in order, M//N to a shard, the last M%N
+shards one more, so the shards concatenated are the single output. Each shard is written to a
+temporary name and all are renamed only when every record is written; each
+starts with the --header records and is compressed by its own name.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import ShuffleError
+from .fingerprint import Fingerprint
+from .output import Output, copy_through
+
+
+def shard_paths(pattern: str, count: int) -> list[str]:
+    """File names from ``-o``: a pattern with ``{i}`` (``out-{i:05d}.txt``) or a directory."""
+    if os.path.isdir(pattern) or pattern.endswith("/"):
+        pattern = os.path.join(pattern, "part-{i:05d}")
+    elif "{i" not in pattern:
+        raise ShuffleError(f"--shards needs -o to be a directory or a name with {{i}} in it, like out-{{i:05d}}.txt (got '{pattern}')")
+    try:
+        paths = [pattern.format(i=i) for i in range(count)]
+    except (KeyError, IndexError, ValueError) as err:
+        raise ShuffleError(f"bad shard name pattern '{pattern}': {err}") from None
+    if len(set(paths)) != count:
+        raise ShuffleError(f"the shard name pattern '{pattern}' gives the same name twice")
+    return paths
+
+
+def shard_sizes(records: int, count: int) -> list[int]:
+    """Records in each shard: as equal as whole records allow, the larger ones last."""
+    base, extra = divmod(records, count)
+    return [base + (i >= count - extra) for i in range(count)]
+
+
+class ShardedOutput:
+    """An ``Output`` look-alike that cuts the record stream into shard files."""
+
+    seekable = False
+    temp_path = None
+
+    def __init__(self, pattern: str, count: int, swap: bytes | None = None, verify: bool = False) -> None:
+        self.paths = shard_paths(pattern, count)
+        for path in self.paths:  # fail early on a missing directory, not after the work
+            directory = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(directory):
+                raise ShuffleError(f"cannot create '{path}': No such file or directory")
+        self.name = pattern
+        self.path = pattern
+        self.swap = swap
+        self.fingerprint = Fingerprint() if verify else None
+        self.bytes_written = 0
+        self.header = b""
+        self._sizes: list[int] | None = None
+        self._done: list[Output] = []  # finished shards, renamed at commit
+        self._current: Output | None = None
+        self._left = 0  # records still due in the current shard
+
+    def write_header(self, header: bytes) -> None:
+        if self.fingerprint is not None:
+            self.fingerprint.update(header)  # read once, so counted once
+        self.header = header
+
+    def expect(self, records: int) -> None:
+        self._sizes = shard_sizes(records, len(self.paths))
+
+    def write(self, data: bytes) -> None:
+        if self.fingerprint is not None:
+            self.fingerprint.update(data)
+        self.bytes_written += len(data)
+        while data:
+            while self._left == 0:
+                self._next_shard()
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            if len(ends) < self._left:  # all of it (a record cut short included) belongs here
+                self._current.write(data)
+                self._left -= len(ends)
+                return
+            cut = int(ends[self._left - 1]) + 1
+            self._current.write(data[:cut])
+            self._left = 0
+            data = data[cut:]
+
+    def copy_from(self, path: str) -> None:
+        copy_through(path, self.write)
+
+    def _next_shard(self) -> None:
+        if self._sizes is None:
+            raise AssertionError("expect() must be called before records are written")
+        if self._current is not None:
+            self._current.finish()
+            self._done.append(self._current)
+        i = len(self._done)
+        self._current = Output(self.paths[i], self.swap)
+        self._current.write(self.header)
+        self._left = self._sizes[i]
+
+    def commit(self) -> None:
+        if self._sizes is None:
+            self._sizes = shard_sizes(0, len(self.paths))
+        while len(self._done) + (self._current is not None) < len(self.paths):
+            self._next_shard()  # the rest are empty (fewer records than shards)
+        self._current.finish()
+        self._done.append(self._current)
+        self._current = None
+        for shard in self._done:
+            shard.publish()
+
+    def abort(self) -> None:
+        for shard in [*self._done, self._current]:
+            if shard is not None:
+                shard.abort()
+        self._done, self._current = [], None
+
+    def __enter__(self) -> "ShardedOutput":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
