@@ -108,6 +108,10 @@ class Command(click.Command):
     "-n", "--head-count", type=click.IntRange(min=0), default=None, metavar="N",
     help="Output only the first N lines of the permutation, as `| head -n N` would (one pass; memory for ~2N lines).",
 )
+@click.option(
+    "-r", "--repeat", is_flag=True,
+    help="Draw lines with replacement: -n of them, or without end (stop it with | head).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
 @click.option(
     "--random-source", metavar="FILE", default=None,
@@ -146,7 +150,7 @@ class Command(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def main(
-    files, output, shards, memory, jobs, head_count, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -167,8 +171,10 @@ def main(
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return
-    if verify and head_count is not None:
-        raise click.UsageError("--verify checks a whole shuffle; it cannot be combined with -n")
+    if verify and (head_count is not None or repeat):
+        raise click.UsageError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if repeat else '-n'}")
+    if repeat and shards and head_count is None:
+        raise click.UsageError("--shards with -r needs -n: an endless stream cannot be split into files")
     sep = b"\0" if zero_terminated else b"\n"
     sources = _sources(files, echo, input_range, sep)
     if random_source is not None:
@@ -194,7 +200,7 @@ def main(
     started = time.perf_counter()
     try:
         result = shuffle(
-            sources, output, sep=sep, header=header, verify=verify, shards=shards,
+            sources, output, sep=sep, header=header, verify=verify, shards=shards, repeat=repeat,
             memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
             jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
         )

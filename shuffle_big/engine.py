@@ -28,10 +28,11 @@ from .fingerprint import Fingerprint
 from .keys import derive_keys
 from .order import order_frames
 from .output import Output
+from .repeat import Repeater, draw_numbers
 from .shards import ShardedOutput
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .inputs import Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
+from .inputs import NumberRange, Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
 from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap_table
 from .sample import head_of_permutation
 from .scatter import FileBuckets
@@ -99,6 +100,7 @@ def shuffle(
     header: int = 0,
     verify: bool = False,
     shards: int | None = None,
+    repeat: bool = False,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
 
@@ -113,7 +115,9 @@ def shuffle(
     records written are exactly the records read (an order-independent
     fingerprint of each side). ``shards``: split the output into that many
     files of near-equal record count, named by ``output``: a pattern with
-    ``{i}`` or a directory. Raises ShuffleError for problems a user can fix.
+    ``{i}`` or a directory. ``repeat``: instead of a permutation, draw lines
+    with replacement: ``head`` of them, or without end when ``head`` is None.
+    Raises ShuffleError for problems a user can fix.
     """
     paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
     options = Options(sep, header, verify)
@@ -126,6 +130,13 @@ def shuffle(
     size = input_size(paths, sep)
     jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
+    if repeat:
+        if verify:
+            raise ValueError("verify checks a whole shuffle; it cannot be combined with repeat")
+        with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
+            _repeat(paths, plan, seed, head, out, temp, options, result)
+        result.peak_rss = peak_rss()
+        return result
     if head is not None:
         if verify:
             raise ValueError("verify checks a whole shuffle; it cannot be combined with head")
@@ -145,6 +156,51 @@ def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> O
     if path in (None, "-"):
         raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
     return ShardedOutput(path, shards, swap_table(sep), verify)
+
+
+def _repeat(
+    paths: list[Source], plan: Plan, seed: int, count: int | None, out: Output, temp: TempSpace, options: Options,
+    result: ShuffleResult,
+) -> None:
+    """``-r``: ``count`` lines drawn with replacement (None: until the reader goes away)."""
+    mix = derive_keys(seed, "repeat")
+    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not options.header:
+        if count is not None:
+            out.expect(count)
+        with result.timed("repeat"):
+            draw_numbers(paths[0].lo, paths[0].hi, count, mix, out.write)
+        result.records = paths[0].hi - paths[0].lo + 1
+        return
+    first = RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
+    reads = [0]
+    snap = snapshot(paths)
+
+    def read():
+        reads[0] += 1
+        if reads[0] == 1:
+            return first
+        check_unchanged(snap)
+        return RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
+
+    started = [False]
+
+    def write(data: bytes) -> None:
+        if not started[0]:
+            started[0] = True
+            out.write_header(first.header)
+            if count is not None:
+                out.expect(count)
+        out.write(data)
+
+    repeater = Repeater(
+        read, mix, plan.capacity, plan.budget,
+        copy=(lambda: os.path.join(temp.path, "input")) if "-" in paths else None,
+        read_copy=lambda path: RecordReader([path], plan.block_size, plan.long_threshold),
+    )
+    with result.timed("repeat"):
+        repeater.run(count, write)
+    write(b"")
+    result.records = repeater.records
 
 
 def _head(

@@ -21,9 +21,12 @@ _C1 = 0xFF51AFD7ED558CCD
 _C2 = 0xC4CEB9FE1A85EC53
 
 
-def derive_keys(seed: int) -> tuple[int, int]:
-    """Two 64-bit mixing keys from a user seed (any non-negative integer)."""
-    material = f"shuffle-big/1:{seed}".encode()
+def derive_keys(seed: int, purpose: str = "") -> tuple[int, int]:
+    """Two 64-bit mixing keys from a user seed (any non-negative integer).
+
+    ``purpose`` gives independent keys for other uses of the seed (``-r``).
+    """
+    material = (f"shuffle-big/1/{purpose}:{seed}" if purpose else f"shuffle-big/1:{seed}").encode()
     return xxhash.xxh64_intdigest(material, seed=1), xxhash.xxh64_intdigest(material, seed=2)
 
 

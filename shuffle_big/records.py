@@ -131,7 +131,7 @@ class RecordReader:
             if isinstance(item, Block):
                 fp.update(item.data)
             else:
-                item.pieces = _tapped(item.pieces, fp.update)
+                item.pieces = tapped(item.pieces, fp.update)
             yield item
 
     def _read(self, f, name: str) -> bytes:
@@ -224,7 +224,8 @@ class RecordReader:
             yield chunk
 
 
-def _tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
+def tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
+    """``pieces``, each shown to ``see`` on the way."""
     for piece in pieces:
         see(piece)
         yield piece

@@ -1,0 +1,185 @@
+"""``-r``: records drawn uniformly with replacement, out of core.
+
+Draw ``d`` is record ``key(d) mod M`` of the M input records (``key``: the
+seed's keyed bijection, with keys of their own; the bias of the modulus is
+below M/2**64). The draws are a function of (seed, d, M) only, so they come
+out the same whether the records are held in memory or not.
+
+Input that fits is held and drawn from at memory speed. Otherwise one pass
+counts the records (copying standard input to temp space, since it cannot
+be read again), then each batch of draws, as many as the budget holds, is one
+pass that picks its records as they go by.
+"""
+
+from __future__ import annotations
+
+import os
+from operator import itemgetter
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import ShuffleError, describe_os_error
+from .keys import keys_of
+from .rawio import writev_all
+from .records import Block, LongRecord, tapped
+from .sizes import format_size
+
+OBJECT_OVERHEAD = 57  # a held bytes object and its list slot
+DRAW_STATE = 3 * 8  # per draw in a batch: its record number, its place in sorted order, a list slot
+MEMORY_BATCH = 1 << 16  # draws made at once when the records are in memory
+
+Items = Iterable[Block | LongRecord]
+
+
+def draw_indices(first: int, count: int, records: int, mix: tuple[int, int]) -> np.ndarray:
+    """Record numbers (0-based) of draws ``first .. first + count - 1``."""
+    keys = keys_of(np.arange(first, first + count, dtype=np.uint64), mix)
+    return (keys % np.uint64(records)).astype(np.int64)
+
+
+def draw_numbers(lo: int, hi: int, count: int | None, mix: tuple[int, int], write: Callable[[bytes], None]) -> None:
+    """``-r -i LO-HI``: record d is the number ``lo + d`` itself, so no pass over the text is needed."""
+    if hi < lo and count != 0:
+        raise ShuffleError("no lines to repeat")
+    done = 0
+    while count is None or done < count:
+        n = MEMORY_BATCH if count is None else min(MEMORY_BATCH, count - done)
+        picked = [lo + i for i in draw_indices(done, n, hi - lo + 1, mix).tolist()]  # Python ints: no overflow
+        write(("\n".join(map(str, picked)) + "\n").encode())
+        done += n
+
+
+class Repeater:
+    """Writes ``count`` draws (None: without end) of the records ``read()`` yields.
+
+    ``read()`` gives the input's items and is called again for each pass; if
+    ``copy`` is set (the input cannot be read twice, like a pipe), the first
+    pass also writes the records to the file ``copy()`` names, and later
+    passes read that with ``read_copy``. ``write`` takes records joined with
+    their newlines.
+    """
+
+    def __init__(
+        self, read: Callable[[], Items], mix: tuple[int, int], capacity: int, budget: int,
+        copy: Callable[[], str] | None = None, read_copy: Callable[[str], Items] | None = None,
+    ) -> None:
+        self.read = read
+        self.mix = mix
+        self.capacity = capacity
+        self.budget = budget
+        self.copy = copy
+        self.read_copy = read_copy
+        self.records = 0
+
+    def run(self, count: int | None, write: Callable[[bytes], None]) -> None:
+        items = iter(self.read())
+        lines, nbytes, rest = self._hold(items)
+        if rest is None:
+            self._count(len(lines), count)
+            done = 0
+            while count is None or done < count:
+                n = MEMORY_BATCH if count is None else min(MEMORY_BATCH, count - done)
+                picked = itemgetter(*draw_indices(done, n, len(lines), self.mix).tolist())(lines)
+                _write_lines([picked] if n == 1 else list(picked), write)
+                done += n
+            return
+        # Too big to hold: count the records (keeping a copy if the input cannot be
+        # read again), then one pass per batch of draws.
+        mean = nbytes / max(1, len(lines))
+        copy = self.copy() if self.copy is not None else None
+        held = len(lines)
+        if copy is not None:
+            rest = tee_to_file(rest, copy, lines)
+        else:
+            del lines
+        self._count(held + sum(_record_count(item) for item in rest), count)
+        # a quarter spare: the lines drawn may be longer than the ones seen so far
+        per_batch = max(1, int(self.capacity * 3 // 4 // (mean + OBJECT_OVERHEAD + DRAW_STATE)))
+        done = 0
+        while count is None or done < count:
+            n = per_batch if count is None else min(per_batch, count - done)
+            items = iter(self.read() if copy is None else self.read_copy(copy))
+            _write_lines(self._pick(items, draw_indices(done, n, self.records, self.mix)), write)
+            done += n
+
+    def _hold(self, items: Iterator) -> tuple[list[bytes], int, Iterator | None]:
+        """Read records while they fit; return them, their bytes, and the rest of the items (None: all read)."""
+        lines: list[bytes] = []
+        nbytes = 0
+        for item in items:
+            if isinstance(item, LongRecord):
+                return lines, nbytes, _prepend(item, items)
+            lines += item.data.split(b"\n")[:-1]
+            nbytes += len(item.data)
+            if nbytes + len(lines) * OBJECT_OVERHEAD > self.capacity:
+                return lines, nbytes, items
+        return lines, nbytes, None
+
+    def _count(self, records: int, count: int | None) -> None:
+        self.records = records
+        if records == 0 and count != 0:
+            raise ShuffleError("no lines to repeat")
+
+    def _pick(self, items: Iterator, wanted: np.ndarray) -> list[bytes]:
+        """The records numbered ``wanted``, in that order, picked in one pass over ``items``."""
+        order = np.argsort(wanted, kind="stable")
+        ranked = wanted[order]
+        chosen: list[bytes | None] = [None] * len(wanted)
+        held = 0
+        seen = 0
+        for item in items:
+            n = _record_count(item) if isinstance(item, Block) else 1
+            lo, hi = np.searchsorted(ranked, [seen, seen + n])
+            if hi > lo:
+                lines = item.data.split(b"\n") if isinstance(item, Block) else [b"".join(item.pieces)[:-1]]
+                for place, number in zip(order[lo:hi].tolist(), ranked[lo:hi].tolist()):
+                    chosen[place] = lines[number - seen]
+                    held += len(lines[number - seen])
+                if held + len(chosen) * (OBJECT_OVERHEAD + DRAW_STATE) > self.capacity:
+                    raise ShuffleError(
+                        f"-r: the {len(chosen)} lines drawn at a time do not fit in --memory "
+                        f"{format_size(self.budget)} (the lines drawn are longer than most): use a larger --memory"
+                    )
+            seen += n
+        return chosen
+
+
+def _record_count(item: Block | LongRecord) -> int:
+    return item.data.count(b"\n") if isinstance(item, Block) else 1
+
+
+def _prepend(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
+
+
+def _write_lines(lines: list, write: Callable[[bytes], None]) -> None:
+    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
+        piece = lines[i : i + 4096]
+        piece.append(b"")
+        write(b"\n".join(piece))
+
+
+def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[bytes]) -> Iterator[Block | LongRecord]:
+    """Write lines ``first`` (emptying the list), then pass items through while appending their records
+    (internal form) to ``path``, for the next passes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+    def write(data: bytes) -> None:
+        try:
+            writev_all(fd, [data])
+        except OSError as err:
+            raise describe_os_error(f"error writing '{path}'", err) from None
+
+    try:
+        _write_lines(first, write)
+        first.clear()
+        for item in items:
+            if isinstance(item, Block):
+                write(item.data)
+            else:
+                item.pieces = tapped(item.pieces, write)
+            yield item
+    finally:
+        os.close(fd)

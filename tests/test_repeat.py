@@ -1,0 +1,110 @@
+"""-r/--repeat: lines drawn uniformly with replacement, a number of them or without end, out of core."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from shuffle_big.keys import derive_keys
+from shuffle_big.repeat import draw_indices
+
+from helpers import cli, cli_popen, numbered_lines
+from stats import chi2_table, chi2_uniform
+
+P_MIN = 1e-4
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("r") / "in.txt"
+    path.write_bytes(numbered_lines(200_000) + b"LONG" * 200_000 + b"\n" + b"last")
+    return path
+
+
+def test_draws_are_the_same_in_memory_streamed_and_from_a_pipe(corpus, tmp_path):
+    args = ["-r", "-n", 50_000, "--seed", 3]
+    held = cli(*args, "-m", "256M", corpus, check=True).stdout
+    assert cli(*args, "-m", "2M", corpus, check=True).stdout == held  # a pass per batch of draws
+    assert cli(*args, "-m", "2M", "-T", tmp_path, input=corpus.read_bytes(), check=True).stdout == held
+    assert list(tmp_path.iterdir()) == []  # the copy of stdin is gone
+    lines = held.splitlines()
+    assert len(lines) == 50_000 and set(lines) <= set(corpus.read_bytes().splitlines())
+
+
+def test_input_range_draws_without_reading_are_the_same_draws():
+    direct = cli("-r", "-n", 100_000, "-i", "5-1000000", "--seed", 3, check=True).stdout
+    text = b"".join(b"%d\n" % i for i in range(5, 1_000_001))
+    assert cli("-r", "-n", 100_000, "-m", "2M", "--seed", 3, input=text, check=True).stdout == direct
+    assert len(cli("-r", "-n", 3, "-i", f"{2**64}-{2**64 + 9}", check=True).stdout.split()) == 3
+
+
+def test_draws_follow_the_documented_rule(tmp_path):
+    src = tmp_path / "in"
+    src.write_bytes(numbered_lines(1000))
+    recs = src.read_bytes().splitlines(keepends=True)
+    out = cli("-r", "-n", 500, "--seed", 11, src, check=True).stdout
+    picked = draw_indices(0, 500, len(recs), derive_keys(11, "repeat"))
+    assert out == b"".join(recs[i] for i in picked)
+
+
+def test_draws_are_uniform_and_independent():
+    out = cli("-r", "-n", 200_000, "-i", "0-99", "--seed", 5, check=True).stdout
+    values = [int(v) for v in out.split()]
+    assert chi2_uniform(list(Counter(values).values()) + [0] * (100 - len(set(values)))) > P_MIN
+    # consecutive draws independent: a 10x10 table of (draw i, draw i+1) by tens
+    table = np.zeros((10, 10))
+    for a, b in zip(values, values[1:]):
+        table[a // 10, b // 10] += 1
+    assert chi2_table(table.tolist()) > P_MIN
+
+
+def test_the_uniformity_check_rejects_a_biased_sampler():
+    rng = np.random.default_rng(1)
+    biased = np.minimum(rng.integers(0, 100, 200_000), rng.integers(0, 101, 200_000)) % 100  # leans low
+    assert chi2_uniform(np.bincount(biased, minlength=100).tolist()) < P_MIN
+    sticky = np.repeat(rng.integers(0, 100, 100_000), 2)  # each draw repeated: not independent
+    table = np.zeros((10, 10))
+    for a, b in zip(sticky, sticky[1:]):
+        table[a // 10, b // 10] += 1
+    assert chi2_table(table.tolist()) < P_MIN
+
+
+def test_endless_draws_stop_quietly_at_the_end_of_a_pipe(corpus, tmp_path):
+    for memory in ("256M", "2M"):
+        reader = cli_popen("-r", "-m", memory, "-T", tmp_path, "-", stdin=open(corpus, "rb"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        head = subprocess.run(["head", "-n", "30000"], stdin=reader.stdout, capture_output=True, check=True)
+        reader.stdout.close()
+        assert reader.wait(timeout=60) in (-13, 141) and reader.stderr.read() == b""
+        assert len(head.stdout.splitlines()) == 30000
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_header_zero_terminated_and_shards(tmp_path):
+    out = cli("-r", "-n", 6, "--header", 1, input=b"h\na\nb\n", check=True).stdout.splitlines()
+    assert out[0] == b"h" and len(out) == 7 and set(out[1:]) <= {b"a", b"b"}
+    z = cli("-r", "-z", "-n", 4, "-e", "x", "y", check=True).stdout
+    assert z.count(b"\0") == 4 and set(z.split(b"\0")[:-1]) <= {b"x", b"y"}
+    cli("-r", "-n", 5, "-i", "1-3", "--shards", 2, "-o", tmp_path / "s{i}", "--seed", 1, check=True)
+    whole = cli("-r", "-n", 5, "-i", "1-3", "--seed", 1, check=True).stdout
+    assert (tmp_path / "s0").read_bytes() + (tmp_path / "s1").read_bytes() == whole
+
+
+def test_nothing_to_repeat_and_bad_combinations():
+    proc = cli("-r", input=b"")
+    assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: no lines to repeat\n")
+    assert cli("-r", "-n", 0, input=b"", check=True).stdout == b""
+    assert b"cannot be combined with -r" in cli("-r", "--verify", "-n", 1, input=b"a\n").stderr
+    assert b"--shards with -r needs -n" in cli("-r", "--shards", 2, "-o", "x{i}", input=b"a\n").stderr
+
+
+@pytest.mark.skipif(not shutil.which("shuf"), reason="GNU shuf not installed")
+def test_counts_and_values_like_gnu_shuf():
+    cases = [(["-n", "1000", "-i", "1-10"], {b"%d" % i for i in range(1, 11)}), (["-n", "7", "-e", "a", "b"], {b"a", b"b"})]
+    for args, values in cases:
+        ours = cli("-r", *args, check=True).stdout.splitlines()
+        theirs = subprocess.run(["shuf", "-r", *args], capture_output=True, check=True).stdout.splitlines()
+        assert len(ours) == len(theirs) and set(ours) <= values and set(theirs) <= values
