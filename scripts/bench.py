@@ -3,6 +3,7 @@
 
     python scripts/bench.py --size 1G --shape text --memory 256M
     python scripts/bench.py --file corpus.txt --memory 256M --terashuf ~/terashuf/terashuf
+    python scripts/bench.py --file bench-data/text-4G.txt --variants verify,head --skip shuf,sort,terashuf
 
 Prints, per tool: wall seconds, MB/s, peak RSS (kernel rusage) and the ratio
 of its time to shuffle-big's. The file is read once beforehand so every run
@@ -76,6 +77,11 @@ def main() -> None:
     ap.add_argument("--jobs", default="1,2", help="comma-separated -j values to run shuffle-big with [1,2]")
     ap.add_argument("--skip", default="", help="comma-separated tools to skip: shuf,sort,terashuf")
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best is reported [1]")
+    ap.add_argument(
+        "--variants", default="",
+        help="extra shuffle-big runs (with the largest -j): verify (--verify), head (-n 1000 and -n 100000, "
+        "with shuf -n 1000 unless skipped)",
+    )
     ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
     args = ap.parse_args()
 
@@ -100,17 +106,31 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     terashuf = find_terashuf(args.terashuf)
 
-    tools: list[tuple[str, object, dict | None]] = [
-        ("cat", f"cat '{src}' > '{out}'", None),
+    # (name, command, environment, lines of output expected: None for all of them)
+    tools: list[tuple[str, object, dict | None, int | None]] = [
+        ("cat", f"cat '{src}' > '{out}'", None, None),
     ]
-    for j in args.jobs.split(","):
-        tools.append((f"shuffle-big -j {j} -m {args.memory}", [sys.executable, "-m", "shuffle_big", "-j", j, "-m", args.memory, "--seed", "1", str(src), "-o", str(out)], None))
+
+    def ours(j: str, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "shuffle_big", "-j", j, "-m", args.memory, "--seed", "1", *extra, str(src), "-o", str(out)]
+
+    jobs = args.jobs.split(",")
+    for j in jobs:
+        tools.append((f"shuffle-big -j {j} -m {args.memory}", ours(j), None, None))
+    variants = set(filter(None, args.variants.split(",")))
+    if "verify" in variants:
+        tools.append((f"shuffle-big -j {jobs[-1]} -m {args.memory} --verify", ours(jobs[-1], "--verify"), None, None))
+    if "head" in variants:
+        for n in (1000, 100000):
+            tools.append((f"shuffle-big -m {args.memory} -n {n}", ours(jobs[-1], "-n", str(n)), None, n))
+        if "shuf" not in skip and shutil.which("shuf"):
+            tools.append(("GNU shuf -n 1000", ["shuf", "-n", "1000", str(src), "-o", str(out)], None, 1000))
     if "shuf" not in skip and shutil.which("shuf"):
-        tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None))
+        tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None))
     if "sort" not in skip and shutil.which("sort"):
-        tools.append((f"sort -R -S {args.memory}", ["sort", "-R", "-S", args.memory, str(src), "-o", str(out)], None))
+        tools.append((f"sort -R -S {args.memory}", ["sort", "-R", "-S", args.memory, str(src), "-o", str(out)], None, None))
     if "terashuf" not in skip and terashuf:
-        tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}))
+        tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}, None))
 
     print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
     cache = "page cache dropped before each run" if args.cold else "page cache warm"
@@ -119,24 +139,31 @@ def main() -> None:
     if args.cold:
         results.append(("dd floor (read twice, write twice)", dd_floor(src, out, size), 0))
         print(f"  dd floor: {results[-1][1]:.2f} s", file=sys.stderr)
-    for name, cmd, env in tools:
+    for name, cmd, env, lines in tools:
         best = None
         for _ in range(args.repeat):
             if args.cold:
                 drop_caches()
             t, rss = timed(cmd, env)
-            if out.stat().st_size != size:  # generated corpora end with a newline
+            if lines is None and out.stat().st_size != size:  # generated corpora end with a newline
                 raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
+            if lines is not None and (got := _count_lines(out)) != lines:
+                raise SystemExit(f"{name}: output has {got} lines, expected {lines}")
             best = (t, rss) if best is None or t < best[0] else best
         results.append((name, *best))
         print(f"  {name}: {best[0]:.2f} s", file=sys.stderr)
-    ours = min(t for name, t, _ in results if name.startswith("shuffle-big"))
+    fastest = min(t for name, t, _ in results if name.startswith("shuffle-big -j"))
     cat = next(t for name, t, _ in results if name == "cat")
     print("| tool | seconds | MB/s | peak RSS (all processes) | time / fastest shuffle-big | time / cat |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, t, rss in results:
-        print(f"| {name} | {t:.2f} | {size / t / 1e6:.0f} | {rss / 2**20:.0f} MB | {t / ours:.2f} | {t / cat:.1f} |")
+        print(f"| {name} | {t:.2f} | {size / t / 1e6:.0f} | {rss / 2**20:.0f} MB | {t / fastest:.2f} | {t / cat:.1f} |")
     out.unlink(missing_ok=True)
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,15 @@ from .tempspace import clean_stale
 EPILOG = """\b
 Examples:
   shuffle-big corpus.txt > shuffled.txt
-  shuffle-big -m 4G --seed 42 a.jsonl b.jsonl -o train.jsonl
-  zcat big.txt.gz | shuffle-big -m 512M | head -n 1000
-  shuffle-big -o data.txt data.txt          # in place, atomically
-  shuffle-big -n 1000 --seed 1 big.jsonl    # a sample: the first 1000 of that permutation
+  shuffle-big -m 4G --seed 42 a.jsonl b.jsonl.gz -o train.jsonl.zst
+  shuffle-big -o data.txt data.txt             # in place, atomically
+  shuffle-big -n 1000 --seed 1 big.jsonl       # a sample: the first 1000 of that permutation
+  shuffle-big -r -n 10 -e heads tails          # 10 draws with replacement
+  shuffle-big -i 1-1000000000 -m 1G -o ids     # a permutation of 1..10^9, out of core
+  find . -print0 | shuffle-big -z              # NUL-terminated records
+  shuffle-big --header 1 --shards 8 -o 'part-{i}.csv' data.csv
+  shuffle-big --verify --stats=json corpus.txt -o out.txt
+  shuffle-big --random-source key.bin data.txt # the seed comes from a file
 
 \b
 How it works: input that fits in --memory is shuffled in memory. Larger

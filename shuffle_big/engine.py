@@ -28,13 +28,12 @@ from .fingerprint import Fingerprint
 from .keys import derive_keys
 from .order import order_frames
 from .output import Output
-from .repeat import Repeater, draw_numbers
+from .sampling import write_draws, write_head
 from .shards import ShardedOutput
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .inputs import NumberRange, Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
+from .inputs import Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
 from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap_table
-from .sample import head_of_permutation
 from .scatter import FileBuckets
 from .sizes import default_memory
 from .tasks import (
@@ -134,14 +133,15 @@ def shuffle(
         if verify:
             raise ValueError("verify checks a whole shuffle; it cannot be combined with repeat")
         with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
-            _repeat(paths, plan, seed, head, out, temp, options, result)
+            with result.timed("repeat"):
+                result.records = write_draws(paths, plan, seed, head, out, temp, sep, header)
         result.peak_rss = peak_rss()
         return result
     if head is not None:
         if verify:
             raise ValueError("verify checks a whole shuffle; it cannot be combined with head")
         with _output(output, sep, False, shards) as out, result.timed("in memory"):
-            _head(paths, size, plan, seed, head, out, progress, result, options)
+            result.records, result.bytes = write_head(paths, size, plan, seed, head, out, progress, sep, header)
         result.peak_rss = peak_rss()
         return result
     with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
@@ -156,76 +156,6 @@ def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> O
     if path in (None, "-"):
         raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
     return ShardedOutput(path, shards, swap_table(sep), verify)
-
-
-def _repeat(
-    paths: list[Source], plan: Plan, seed: int, count: int | None, out: Output, temp: TempSpace, options: Options,
-    result: ShuffleResult,
-) -> None:
-    """``-r``: ``count`` lines drawn with replacement (None: until the reader goes away)."""
-    mix = derive_keys(seed, "repeat")
-    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not options.header:
-        if count is not None:
-            out.expect(count)
-        with result.timed("repeat"):
-            draw_numbers(paths[0].lo, paths[0].hi, count, mix, out.write)
-        result.records = paths[0].hi - paths[0].lo + 1
-        return
-    first = RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
-    reads = [0]
-    snap = snapshot(paths)
-
-    def read():
-        reads[0] += 1
-        if reads[0] == 1:
-            return first
-        check_unchanged(snap)
-        return RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
-
-    started = [False]
-
-    def write(data: bytes) -> None:
-        if not started[0]:
-            started[0] = True
-            out.write_header(first.header)
-            if count is not None:
-                out.expect(count)
-        out.write(data)
-
-    repeater = Repeater(
-        read, mix, plan.capacity, plan.budget,
-        copy=(lambda: os.path.join(temp.path, "input")) if "-" in paths else None,
-        read_copy=lambda path: RecordReader([path], plan.block_size, plan.long_threshold),
-    )
-    with result.timed("repeat"):
-        repeater.run(count, write)
-    write(b"")
-    result.records = repeater.records
-
-
-def _head(
-    paths: list[Source], size: int | None, plan: Plan, seed: int, n: int, out: Output, progress: bool,
-    result: ShuffleResult, options: Options,
-) -> None:
-    """``-n``: one pass, memory bounded by the n records kept."""
-    mix = derive_keys(seed)
-    snap = snapshot(paths)
-    reader = RecordReader(paths, plan.block_size, plan.long_threshold, options.sep, options.header)
-    with Meter(progress, "reading", size) as meter:
-
-        def ticking():
-            for item in reader:
-                yield item
-                meter.to(reader.bytes_read)
-
-        lines, result.records, result.bytes = head_of_permutation(ticking(), mix, n, plan)
-    check_unchanged(snap)
-    out.write_header(reader.header)
-    out.expect(len(lines))
-    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
-        piece = lines[i : i + 4096]
-        piece.append(b"")
-        out.write(b"\n".join(piece))
 
 
 class _Run:
@@ -289,7 +219,7 @@ class _Run:
         """
         plan = self.plan
         reader = RecordReader(
-            paths, plan.block_size, plan.long_threshold, self.options.sep, self.options.header, self.options.verify,
+            paths, **plan.reader_sizes, sep=self.options.sep, header=self.options.header, verify=self.options.verify,
         )
         self.read_fingerprint = reader.fingerprint
         held: list = []
@@ -419,7 +349,8 @@ class _Run:
             out_path = os.path.join(self.temp.path, f"o{i}") if stream else self.out.temp_path
             task = OrderTask(
                 refs, buckets.consumed, self.worker_budget, self.temp.path, out_path,
-                None if stream else offsets[run[0]], self.out.name, self.fds,
+                None if stream else offsets[run[0]],
+                "cannot write to temporary directory" if stream else f"error writing '{self.out.name}'", self.fds,
                 # a run written to a temp file stays internal: the parent's output translates and checks it
                 None if stream else swap_table(self.options.sep), self.options.verify and not stream,
             )

@@ -8,12 +8,14 @@ out the same whether the records are held in memory or not.
 Input that fits is held and drawn from at memory speed. Otherwise one pass
 counts the records (copying standard input to temp space, since it cannot
 be read again), then each batch of draws, as many as the budget holds, is one
-pass that picks its records as they go by.
+pass that picks its records as they go by. A drawn record too long to hold
+is streamed from the input again when its turn comes.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Iterable, Iterator
 
@@ -81,7 +83,7 @@ class Repeater:
             while count is None or done < count:
                 n = MEMORY_BATCH if count is None else min(MEMORY_BATCH, count - done)
                 picked = itemgetter(*draw_indices(done, n, len(lines), self.mix).tolist())(lines)
-                _write_lines([picked] if n == 1 else list(picked), write)
+                write_lines([picked] if n == 1 else list(picked), write)
                 done += n
             return
         # Too big to hold: count the records (keeping a copy if the input cannot be
@@ -97,10 +99,15 @@ class Repeater:
         # a quarter spare: the lines drawn may be longer than the ones seen so far
         per_batch = max(1, int(self.capacity * 3 // 4 // (mean + OBJECT_OVERHEAD + DRAW_STATE)))
         done = 0
+        reread = (lambda: iter(self.read())) if copy is None else (lambda: iter(self.read_copy(copy)))
         while count is None or done < count:
             n = per_batch if count is None else min(per_batch, count - done)
-            items = iter(self.read() if copy is None else self.read_copy(copy))
-            _write_lines(self._pick(items, draw_indices(done, n, self.records, self.mix)), write)
+            chosen = self._pick(reread(), draw_indices(done, n, self.records, self.mix))
+            for run in _runs(chosen):
+                if isinstance(run, _Long):
+                    _stream_record(reread(), run.number, write)
+                else:
+                    write_lines(run, write)
             done += n
 
     def _hold(self, items: Iterator) -> tuple[list[bytes], int, Iterator | None]:
@@ -131,8 +138,11 @@ class Repeater:
         for item in items:
             n = _record_count(item) if isinstance(item, Block) else 1
             lo, hi = np.searchsorted(ranked, [seen, seen + n])
-            if hi > lo:
-                lines = item.data.split(b"\n") if isinstance(item, Block) else [b"".join(item.pieces)[:-1]]
+            if hi > lo and isinstance(item, LongRecord):
+                for place in order[lo:hi].tolist():
+                    chosen[place] = _Long(seen)  # streamed again when written
+            elif hi > lo:
+                lines = item.data.split(b"\n")
                 for place, number in zip(order[lo:hi].tolist(), ranked[lo:hi].tolist()):
                     chosen[place] = lines[number - seen]
                     held += len(lines[number - seen])
@@ -145,6 +155,43 @@ class Repeater:
         return chosen
 
 
+@dataclass(frozen=True)
+class _Long:
+    """A drawn record too long to hold: its number in the input."""
+
+    number: int
+
+
+def _runs(chosen: list) -> Iterator[list[bytes] | _Long]:
+    """Runs of held lines, and the long records between them, in order."""
+    run: list[bytes] = []
+    for line in chosen:
+        if isinstance(line, _Long):
+            if run:
+                yield run
+                run = []
+            yield line
+        else:
+            run.append(line)
+    if run:
+        yield run
+
+
+def _stream_record(items: Iterator, number: int, write: Callable[[bytes], None]) -> None:
+    """Write record ``number`` (a long one) piece by piece from a new pass over the input."""
+    seen = 0
+    try:
+        for item in items:
+            if seen == number and isinstance(item, LongRecord):
+                for piece in item.pieces:
+                    write(piece)
+                return
+            seen += _record_count(item)
+    finally:
+        items.close()  # the reader's files
+    raise ShuffleError("the input changed between passes")
+
+
 def _record_count(item: Block | LongRecord) -> int:
     return item.data.count(b"\n") if isinstance(item, Block) else 1
 
@@ -154,7 +201,8 @@ def _prepend(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _write_lines(lines: list, write: Callable[[bytes], None]) -> None:
+def write_lines(lines: list, write: Callable[[bytes], None]) -> None:
+    """Write lines (without their newlines) joined, a few thousand at a time."""
     for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
         piece = lines[i : i + 4096]
         piece.append(b"")
@@ -170,10 +218,10 @@ def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[byte
         try:
             writev_all(fd, [data])
         except OSError as err:
-            raise describe_os_error(f"error writing '{path}'", err) from None
+            raise describe_os_error("cannot write to temporary directory", err) from None
 
     try:
-        _write_lines(first, write)
+        write_lines(first, write)
         first.clear()
         for item in items:
             if isinstance(item, Block):

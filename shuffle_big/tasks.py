@@ -70,7 +70,7 @@ class ScatterResult(NamedTuple):
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
     """Run ``task``; return its bucket files with their byte and record counts."""
     plan = make_plan(task.budget, task.max_open_files)
-    reader = RecordReader(list(task.segments), plan.block_size, plan.long_threshold, task.sep, verify=task.verify)
+    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
     sink = FileBuckets(task.directory, task.name, 0, task.bits, plan)
     done = 0
 
@@ -180,7 +180,7 @@ class OrderTask:
     directory: str
     out_path: str
     out_offset: int | None = None  # None: create out_path and write it from the start
-    out_name: str = ""  # how to name the output in messages
+    out_error: str = ""  # what a write error says it was doing (default: writing out_path)
     max_open_files: int = 1024
     swap: bytes | None = None  # translation from internal to external records (-z)
     verify: bool = False
@@ -206,7 +206,7 @@ def run_order(task: OrderTask) -> tuple[int, tuple[int, int] | None]:
         try:
             offset = pwrite_all(fd, data, offset)
         except OSError as err:
-            raise describe_os_error(f"error writing '{task.out_name or task.out_path}'", err) from None
+            raise describe_os_error(task.out_error or f"error writing '{task.out_path}'", err) from None
 
     try:
         passes = max(

@@ -219,3 +219,10 @@ def test_help_and_version():
     for word in (b"--memory", b"--seed", b"--output", b"--temp-dir", b"Examples"):
         assert word in proc.stdout
     assert cli("--version", check=True).stdout.startswith(b"shuffle-big")
+
+
+def test_help_has_an_example_of_every_feature_option():
+    text = cli("--help", check=True).stdout.decode()
+    examples = text[text.index("Examples:"):text.index("How it works")]
+    for option in ["-o", "--shards", "-n", "-r", "-e", "-i", "-z", "--header", "--seed", "--random-source", "--verify", "--stats", "-m"]:
+        assert f" {option} " in examples or f" {option}=" in examples, option

@@ -31,3 +31,13 @@ def test_tiny_open_file_limit_still_shuffles(tmp_path):
     assert proc.stdout == reference_order(src.read_bytes(), 6)
     passes = int(proc.stderr.split(b" passes")[0].rsplit(b" ", 1)[1])
     assert passes >= 4  # two buckets at a time: the plan splits again instead of failing
+
+
+def test_ulimit_n_64_through_the_shell_with_workers(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(numbered_lines(1_500_000))  # ~33 MB: parallel scatter and order at 16M
+    cmd = f"ulimit -n 64 && exec '{sys.executable}' -m shuffle_big -j 2 -m 16M --seed 4 --stats=json '{src}'"
+    proc = subprocess.run(["sh", "-c", cmd], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == reference_order(src.read_bytes(), 4)
+    assert b'"jobs": 2' in proc.stderr

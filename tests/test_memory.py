@@ -85,3 +85,17 @@ def test_workers_share_the_budget(tmp_path_factory, baseline, stdin):
         rss = peak_rss(args, stdin=f if stdin else subprocess.DEVNULL, tree=True)
     print(f"-j 2 {'stdin' if stdin else 'file'}: all processes {rss >> 20} MB, 3 baselines + tracker {(3 * baseline + TRACKER) >> 20} MB")
     assert rss - 3 * baseline - TRACKER <= BUDGET
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["one-100MB-line", "10M-empty-lines"])
+def test_extreme_line_mixes_within_budget(tmp_path, baseline, case):
+    """The issue's extremes: a single 100 MB line, and 10 million empty lines, at a 16M budget."""
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"x" * (100 << 20) + b"\n" if case == "one-100MB-line" else b"\n" * 10_000_000)
+    out = tmp_path / "out.txt"
+    for jobs in (1, 2):
+        rss = peak_rss(["-m", "16M", "-j", jobs, "-T", tmp_path, src, "-o", out], tree=jobs > 1)
+        assert out.read_bytes() == src.read_bytes()  # the only permutation there is
+        # -j 2: the parent, two workers and the resource tracker
+        assert rss <= BUDGET + (baseline if jobs == 1 else 3 * baseline + TRACKER), (jobs, rss >> 20)

@@ -35,6 +35,16 @@ def test_draws_are_the_same_in_memory_streamed_and_from_a_pipe(corpus, tmp_path)
     assert len(lines) == 50_000 and set(lines) <= set(corpus.read_bytes().splitlines())
 
 
+def test_lines_longer_than_memory_are_drawn_too(tmp_path):
+    """A drawn line too long to hold is streamed from the input again (here from the copy of stdin too)."""
+    src = tmp_path / "in"
+    src.write_bytes(b"short 1\n" + b"L" * (3 << 20) + b"\nshort 2\nshort 3")
+    held = cli("-r", "-n", 40, "--seed", 2, "-m", "64M", src, check=True).stdout
+    assert held.count(b"L" * (3 << 20) + b"\n") > 3
+    assert cli("-r", "-n", 40, "--seed", 2, "-m", "1M", "-T", tmp_path, src, check=True).stdout == held
+    assert cli("-r", "-n", 40, "--seed", 2, "-m", "1M", "-T", tmp_path, input=src.read_bytes(), check=True).stdout == held
+
+
 def test_input_range_draws_without_reading_are_the_same_draws():
     direct = cli("-r", "-n", 100_000, "-i", "5-1000000", "--seed", 3, check=True).stdout
     text = b"".join(b"%d\n" % i for i in range(5, 1_000_001))
@@ -78,7 +88,8 @@ def test_endless_draws_stop_quietly_at_the_end_of_a_pipe(corpus, tmp_path):
         reader = cli_popen("-r", "-m", memory, "-T", tmp_path, "-", stdin=open(corpus, "rb"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         head = subprocess.run(["head", "-n", "30000"], stdin=reader.stdout, capture_output=True, check=True)
         reader.stdout.close()
-        assert reader.wait(timeout=60) in (-13, 141) and reader.stderr.read() == b""
+        status = reader.wait(timeout=60)
+        assert (status in (-13, 141), reader.stderr.read()) == (True, b""), (memory, status)
         assert len(head.stdout.splitlines()) == 30000
     assert list(tmp_path.iterdir()) == []
 
