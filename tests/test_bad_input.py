@@ -7,6 +7,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from helpers import cli, cli_popen, numbered_lines, reference_order
 
 
@@ -40,16 +42,20 @@ def test_binary_input_without_newlines(tmp_path):
     assert proc.stdout == src.read_bytes() + b"\n"
 
 
-def test_input_growing_while_read_is_an_error(tmp_path, temp_dir):
+@pytest.mark.parametrize("change, jobs", [("grow", 1), ("truncate", 1), ("truncate", 2)])
+def test_input_changing_while_read_is_an_error(tmp_path, temp_dir, change, jobs):
     src = tmp_path / "growing.txt"
-    src.write_bytes(numbered_lines(600_000))
+    src.write_bytes(numbered_lines(1_500_000))
     out = tmp_path / "out"
-    proc = cli_popen("-j", 1, "-m", "1M", "-T", temp_dir, src, "-o", out, stderr=subprocess.PIPE)
+    proc = cli_popen("-j", jobs, "-m", "1M" if jobs == 1 else "8M", "-T", temp_dir, src, "-o", out, stderr=subprocess.PIPE)
     deadline = time.time() + 20
     while not any(temp_dir.iterdir()) and time.time() < deadline:
         time.sleep(0.01)
-    with open(src, "ab") as f:
-        f.write(b"appended while reading\n")
+    if change == "grow":
+        with open(src, "ab") as f:
+            f.write(b"appended while reading\n")
+    else:
+        os.truncate(src, 1000)
     assert proc.wait(timeout=60) == 1
     err = proc.stderr.read()
     assert err.startswith(f"shuffle-big: input '{src}' changed while being read (size ".encode())

@@ -21,10 +21,11 @@ from shuffle_big.inputs import is_compressed
 from shuffle_big.output import Output
 from shuffle_big.plan import make_plan
 from shuffle_big.records import swap_table
+from shuffle_big.sampling import write_head
 from shuffle_big.shards import ShardedOutput
 from shuffle_big.tempspace import TempSpace
 
-from helpers import reference_order
+from helpers import records, reference_order
 
 lines = st.lists(st.binary(max_size=40), max_size=300)
 seps = st.sampled_from([b"\n", b"\0"])
@@ -107,3 +108,28 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
             _Run(plan, seed, temp, sink, False, result, 1024, Options(sep, header)).run([str(src)], len(data))
         got = out.read_bytes() if to_file else Path(f"{out}0").read_bytes()
         assert got == reference_order(data, seed, sep, header)
+        assert result.peak_worker_rss > 0 or len(data) <= 64  # the workers did run
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    recs=lines,
+    terminated=st.booleans(),
+    sep=seps,
+    header=st.integers(0, 2),
+    seed=st.integers(0, 2**63 - 1),
+    n=st.integers(0, 40),
+    block=st.integers(1, 200),
+)
+def test_head_is_the_start_of_the_permutation(recs, terminated, sep, header, seed, n, block):
+    """-n N on any input, with blocks down to a byte (so records of a few bytes are already 'long')."""
+    plan = dataclasses.replace(make_plan(1 << 20), block_size=block, long_threshold=block, block_records=max(2, block // 8))
+    data = join(recs, sep, terminated)
+    with tempfile.TemporaryDirectory() as d:
+        src, out = Path(d) / "in", Path(d) / "out"
+        src.write_bytes(data)
+        with Output(str(out), swap_table(sep)) as sink:
+            write_head([str(src)], len(data), plan, seed, n, sink, False, sep, header)
+        full = reference_order(data, seed, sep, header)
+        top = len(records(data, sep)[:header])
+        assert out.read_bytes() == b"".join(records(full, sep)[: top + n])
