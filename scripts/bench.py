@@ -80,7 +80,8 @@ def main() -> None:
     ap.add_argument(
         "--variants", default="",
         help="extra shuffle-big runs (with the largest -j): verify (--verify), head (-n 1000 and -n 100000, "
-        "with shuf -n 1000 unless skipped)",
+        "with shuf -n 1000 unless skipped), dask (--engine dask on a local cluster of -j workers, each with "
+        "--memory/j, so that the total is the same)",
     )
     ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
     args = ap.parse_args()
@@ -120,6 +121,15 @@ def main() -> None:
     variants = set(filter(None, args.variants.split(",")))
     if "verify" in variants:
         tools.append((f"shuffle-big -j {jobs[-1]} -m {args.memory} --verify", ours(jobs[-1], "--verify"), None, None))
+    if "dask" in variants:
+        j = jobs[-1]
+        per_worker = f"{parse_size(args.memory) // int(j) >> 20}M"
+        tools.append((
+            f"shuffle-big --engine dask -j {j} -m {per_worker} (per worker)",
+            [sys.executable, "-m", "shuffle_big", "--engine", "dask", "-j", j, "-m", per_worker, "--seed", "1",
+             "-T", str(data_dir), str(src), "-o", str(out)],
+            None, None,
+        ))
     if "head" in variants:
         for n in (1000, 100000):
             tools.append((f"shuffle-big -m {args.memory} -n {n}", ours(jobs[-1], "-n", str(n)), None, n))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import contextlib
 import json
 import signal
 import sys
@@ -136,6 +137,15 @@ class Command(click.Command):
     "-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
     help="Worker processes for large inputs; they share --memory. [default: number of CPUs]",
 )
+@click.option(
+    "--engine", type=click.Choice(["local", "dask"]), default="local",
+    help="Where the work runs: local processes, or a Dask cluster (pip install 'shuffle-big[dask]'). [default: local]",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="With --engine dask: the scheduler to use (tcp://host:8786); without it, a local cluster of -j workers. "
+    "-T, inputs and -o must be paths every worker sees.",
+)
 @click.option("-T", "--temp-dir", metavar="DIR", default=None, help="Directory for temporary buckets. [default: $TMPDIR or /tmp]")
 @click.option(
     "--clean-temp", is_flag=True,
@@ -156,7 +166,7 @@ class Command(click.Command):
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def main(
     files, output, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
-    temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
+    engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ):
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
@@ -202,13 +212,17 @@ def main(
         progress = sys.stderr.isatty()
     if quiet:
         progress = verbose = False
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+    jobs = jobs or len(os.sched_getaffinity(0))
     started = time.perf_counter()
     try:
-        result = shuffle(
-            sources, output, sep=sep, header=header, verify=verify, shards=shards, repeat=repeat,
-            memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
-            jobs=jobs or len(os.sched_getaffinity(0)), head=head_count,
-        )
+        with _cluster(engine, scheduler, jobs) as cluster:
+            result = shuffle(
+                sources, output, sep=sep, header=header, verify=verify, shards=shards, repeat=repeat,
+                memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
+                jobs=jobs, head=head_count, cluster=cluster,
+            )
     except ShuffleError as err:
         click.echo(f"shuffle-big: {err}", err=True)
         sys.exit(1)
@@ -254,6 +268,15 @@ def _format_stats(result, seconds: float, style: str) -> str:
         f"shuffle-big: stats: peak RSS {format_size(parent)} (this process), {format_size(worker)} (largest worker)",
         f"shuffle-big: stats: {times}",
     ])
+
+
+def _cluster(engine: str, scheduler: str | None, jobs: int):
+    """A Dask cluster to run on (connected on entry), or a context of None for the local engine."""
+    if engine != "dask":
+        return contextlib.nullcontext()
+    from .dask_engine import DaskCluster
+
+    return DaskCluster(scheduler, jobs)
 
 
 def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes) -> list:

@@ -37,7 +37,7 @@ from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap
 from .scatter import FileBuckets
 from .sizes import default_memory
 from .tasks import (
-    BucketRef, Buckets, OrderTask, ScatterTask, feed, group_buckets, merge_scatters, order_bucket, run_order,
+    BucketRef, Buckets, OrderResult, OrderTask, ScatterTask, feed, group_buckets, merge_scatters, order_bucket, run_order,
     run_scatter,
 )
 from .tempspace import TempSpace, raise_fd_limit
@@ -100,6 +100,7 @@ def shuffle(
     verify: bool = False,
     shards: int | None = None,
     repeat: bool = False,
+    cluster=None,
 ) -> ShuffleResult:
     """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
 
@@ -116,6 +117,8 @@ def shuffle(
     files of near-equal record count, named by ``output``: a pattern with
     ``{i}`` or a directory. ``repeat``: instead of a permutation, draw lines
     with replacement: ``head`` of them, or without end when ``head`` is None.
+    ``cluster``: a connected ``dask_engine.DaskCluster`` to run the tasks on
+    instead of local processes; ``memory`` is then the budget of each worker.
     Raises ShuffleError for problems a user can fix.
     """
     paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
@@ -127,7 +130,7 @@ def shuffle(
         seed = secrets.randbits(63)
     check_inputs(paths)
     size = input_size(paths, sep)
-    jobs = max(1, min(jobs, budget // MIN_WORKER_MEMORY))
+    jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
     if repeat:
         if verify:
@@ -145,7 +148,7 @@ def shuffle(
         result.peak_rss = peak_rss()
         return result
     with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-        _Run(plan, seed, temp, out, progress, result, fds, options).run(paths, size)
+        _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(paths, size)
     result.peak_rss = peak_rss()
     return result
 
@@ -161,9 +164,10 @@ def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> O
 class _Run:
     def __init__(
         self, plan: Plan, seed: int, temp: TempSpace, out: Output, progress: bool, result: ShuffleResult, fds: int,
-        options: Options,
+        options: Options, cluster=None,
     ) -> None:
         self.options = options
+        self.cluster = cluster  # None: local worker processes
         self.plan = plan
         self.seed = seed
         self.mix = derive_keys(seed)
@@ -173,14 +177,16 @@ class _Run:
         self.result = result
         self.fds = fds
         self.jobs = result.jobs
-        self.worker_budget = plan.budget // self.jobs
+        # a Dask worker has the whole budget to itself; local workers share it
+        self.worker_budget = plan.budget if cluster is not None else plan.budget // self.jobs
+        self.parallel = self.jobs > 1 or cluster is not None
         self.workers: Workers | None = None
         self.read_fingerprint = Fingerprint() if options.verify else None
 
     def run(self, paths: list[str], size: int | None) -> None:
         self.snapshot = snapshot(paths)
         timed = self.result.timed
-        if self.jobs > 1 and size is not None and size > self.plan.capacity and all(map(is_plain_file, paths)):
+        if self.parallel and size is not None and size > self.plan.capacity and all(map(is_plain_file, paths)):
             with self._pool():
                 with timed("pass 1"):
                     buckets = self._scatter_parallel(paths, size)
@@ -197,7 +203,7 @@ class _Run:
         if buckets is None:
             return
         with timed("pass 2"):
-            if self.jobs > 1:
+            if self.parallel:
                 _release_free_memory()  # the parent idles while workers use the budget
                 with self._pool():
                     self._order_all(buckets)
@@ -206,7 +212,7 @@ class _Run:
 
     @contextmanager
     def _pool(self) -> Iterator[Workers]:
-        with Workers(self.jobs) as self.workers:
+        with self.cluster.pool() if self.cluster is not None else Workers(self.jobs) as self.workers:
             yield self.workers
         self.result.peak_worker_rss = self.workers.peak_rss
 
@@ -298,14 +304,19 @@ class _Run:
         bits = worker_plan.bucket_bits(*self._estimate(size, per_record), 0)
         directory = self.temp.path
         tasks = [
-            ScatterTask(tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep, self.options.verify)
+            ScatterTask(
+                tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep,
+                self.options.verify, private=self.cluster is not None,
+            )
             for i, segs in enumerate(split_ranges(paths, self.jobs, sep, start))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
         results = {}
+        finished = [0]  # bytes of the tasks done: progress where workers cannot report as they go (Dask)
         with Meter(self.progress, "pass 1", size) as meter:
-            for f, result in self._each_done(futures, meter, lambda: self.workers.done_bytes):
+            for f, result in self._each_done(futures, meter, lambda: max(self.workers.done_bytes, finished[0])):
                 results[f] = result
+                finished[0] += sum(result.nbytes)
         buckets = merge_scatters([results[f] for f in futures], bits)
         if self.read_fingerprint is not None:
             for f in futures:
@@ -353,6 +364,7 @@ class _Run:
                 "cannot write to temporary directory" if stream else f"error writing '{self.out.name}'", self.fds,
                 # a run written to a temp file stays internal: the parent's output translates and checks it
                 None if stream else swap_table(self.options.sep), self.options.verify and not stream,
+                private=self.cluster is not None,
             )
             tasks.append((run, task))
         return tasks
@@ -360,29 +372,31 @@ class _Run:
     def _order_parallel_to_file(self, buckets: Buckets) -> None:
         """Each run of buckets is written by its worker straight at its final offset."""
         self.out.truncate(self.out.bytes_written + sum(buckets.nbytes))
-        futures = {
-            self.workers.submit(run_order, task): sum(buckets.nbytes[b] for b in run)
-            for run, task in self._tasks(buckets)
-        }
+        futures = {self.workers.submit(run_order, task): task for _, task in self._tasks(buckets)}
         done = [0]  # bytes of the runs finished so far
         with Meter(self.progress, "pass 2", self.result.bytes) as meter:
             for f, value in self._each_done(futures, meter, lambda: done[0]):
-                self._order_done(value)
-                done[0] += futures[f]
+                self._order_done(futures[f], value)
+                done[0] += sum(b.nbytes for b in futures[f].buckets)
 
     def _order_parallel_to_stream(self, buckets: Buckets) -> None:
         """Workers order runs of buckets into temp files; they are copied out in key order."""
-        order = [(task.out_path, self.workers.submit(run_order, task)) for _, task in self._tasks(buckets)]
+        order = [(task, self.workers.submit(run_order, task)) for _, task in self._tasks(buckets)]
         with Meter(self.progress, "pass 2", self.result.bytes) as meter:
-            for path, future in order:
-                self._order_done(self.workers.result(future))
-                self.out.copy_from(path)
-                os.unlink(path)
+            for task, future in order:
+                done = self.workers.result(future)
+                self._order_done(task, done)
+                self.out.copy_from(done.out_path)
+                os.unlink(done.out_path)
                 meter.to(self.out.bytes_written)
 
-    def _order_done(self, value: tuple[int, tuple[int, int] | None]) -> None:
+    def _order_done(self, task: OrderTask, value: OrderResult) -> None:
         """Take in what a pass-2 task reports: passes it took and the fingerprint of what it wrote."""
-        passes, fingerprint = value
+        if task.private:  # it left its inputs for a retry; none is needed now
+            for bucket in task.buckets:
+                for path in bucket.parts:
+                    os.unlink(path)
+        passes, fingerprint, _ = value
         self.result.passes = max(self.result.passes, passes + 1)
         if fingerprint is not None:
             self.out.fingerprint.merge(fingerprint)

@@ -4,11 +4,18 @@ The engine runs these inline or in worker processes; each takes only plain
 data (paths, offsets, sizes, the seed) and writes only to files it is told
 about, so any scheduler can run them, retry them, and get the same bytes: a
 record's key depends on nothing but the seed and its input offset.
+
+With ``private`` set (a scheduler that may retry a task, or run it twice), a
+task writes only under a fresh directory of its own and names its outputs in
+its result, and pass 2 leaves its inputs in place: an attempt that died
+leaves garbage for the final clean-up, never a half-written file that a
+later attempt or the engine would read.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
@@ -58,6 +65,7 @@ class ScatterTask:
     max_open_files: int = 1024
     sep: bytes = b"\n"
     verify: bool = False
+    private: bool = False  # write under a fresh directory (safe to retry)
 
 
 class ScatterResult(NamedTuple):
@@ -71,7 +79,8 @@ def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None
     """Run ``task``; return its bucket files with their byte and record counts."""
     plan = make_plan(task.budget, task.max_open_files)
     reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
-    sink = FileBuckets(task.directory, task.name, 0, task.bits, plan)
+    directory = _private_dir(task.directory, task.name) if task.private else task.directory
+    sink = FileBuckets(directory, task.name, 0, task.bits, plan)
     done = 0
 
     def tick() -> None:
@@ -109,13 +118,14 @@ def _frames(parts: list[str], max_frame: float = float("inf")):
 
 def order_bucket(
     parts: list[str], nbytes: int, nrecords: int, consumed: int, plan: Plan,
-    directory: str, name: str, write: Callable[[bytes], None],
+    directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
 ) -> int:
     """Write one bucket's records in key order; return the passes it took (1 if it fit).
 
     A bucket that fits is ordered in memory; a single record streams through;
     anything else is scattered again by the next key bits, recursively. The
-    bucket's files are removed as soon as they are consumed.
+    bucket's files are removed as soon as they are consumed, unless ``keep``
+    (only the files of further splits are then removed).
     """
     try:
         if nrecords == 0:
@@ -141,7 +151,8 @@ def order_bucket(
             sub.close(flush=False)
             raise
         sub.close()
-        _remove(parts)
+        if not keep:
+            _remove(parts)
         depth = 0
         for b, path in enumerate(sub.paths):
             depth = max(depth, order_bucket(
@@ -149,7 +160,8 @@ def order_bucket(
             ))
         return depth + 1
     finally:
-        _remove(parts)
+        if not keep:
+            _remove(parts)
 
 
 def _remove(paths: list[str]) -> None:
@@ -184,16 +196,28 @@ class OrderTask:
     max_open_files: int = 1024
     swap: bytes | None = None  # translation from internal to external records (-z)
     verify: bool = False
+    private: bool = False  # work under a fresh directory, keep the inputs, name the output in the result
 
 
-def run_order(task: OrderTask) -> tuple[int, tuple[int, int] | None]:
-    """Run ``task``; return the most passes a bucket took, and (--verify) the fingerprint of what it wrote."""
+class OrderResult(NamedTuple):
+    passes: int  # the most passes a bucket took
+    fingerprint: tuple[int, int] | None  # of what was written, with --verify
+    out_path: str  # where it was written
+
+
+def run_order(task: OrderTask) -> OrderResult:
+    """Run ``task``."""
     plan = make_plan(task.budget, task.max_open_files)
+    directory, out_path = task.directory, task.out_path
+    if task.private:
+        directory = _private_dir(task.directory, "order")
+        if task.out_offset is None:
+            out_path = os.path.join(directory, os.path.basename(task.out_path))
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
     try:
-        fd = os.open(task.out_path, flags, 0o600)
+        fd = os.open(out_path, flags, 0o600)
     except OSError as err:
-        raise describe_os_error(f"cannot open '{task.out_path}'", err) from None
+        raise describe_os_error(f"cannot open '{out_path}'", err) from None
     offset = task.out_offset or 0
     fingerprint = Fingerprint() if task.verify else None
 
@@ -206,16 +230,23 @@ def run_order(task: OrderTask) -> tuple[int, tuple[int, int] | None]:
         try:
             offset = pwrite_all(fd, data, offset)
         except OSError as err:
-            raise describe_os_error(task.out_error or f"error writing '{task.out_path}'", err) from None
+            raise describe_os_error(task.out_error or f"error writing '{out_path}'", err) from None
 
     try:
         passes = max(
-            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, task.directory, b.name, write)
+            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, task.private)
             for b in task.buckets
         )
-        return passes, fingerprint.value if fingerprint else None
+        return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
     finally:
         os.close(fd)
+
+
+def _private_dir(parent: str, name: str) -> str:
+    try:
+        return tempfile.mkdtemp(prefix=f"{name}.", dir=parent)
+    except OSError as err:
+        raise describe_os_error("cannot write to temporary directory", err) from None
 
 
 def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[list[int]]:

@@ -1,0 +1,98 @@
+"""--engine dask: the same tasks on a Dask cluster give byte-identical output to the local engine.
+
+A LocalCluster of 2 worker processes on loopback; skipped when the dask extra is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
+
+from shuffle_big import shuffle  # noqa: E402
+from shuffle_big.dask_engine import DaskCluster  # noqa: E402
+
+from helpers import cli, numbered_lines, reference_order  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with DaskCluster(None, 2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dask") / "in.txt"
+    path.write_bytes(b"h1,h2\n" + numbered_lines(400_000) + b"L" * 3_000_000 + b"\n" + numbered_lines(50_000, 3))
+    return path
+
+
+@pytest.mark.parametrize("seed, memory, to_file, extra", [
+    (1, 16 << 20, True, {}),  # written at offsets by the workers
+    (2, 16 << 20, False, {}),  # runs copied out in order (a pipe)
+    (3, 1 << 20, True, {}),  # 1M per worker: buckets split again inside the tasks
+    (4, 4 << 20, True, {"header": 1, "verify": True}),
+    (5, 2 << 20, False, {"sep": b"\0"}),
+])
+def test_same_bytes_as_the_local_engine(cluster, corpus, tmp_path, seed, memory, to_file, extra):
+    out = tmp_path / "out.txt"
+    result = shuffle([str(corpus)], str(out) if to_file else str(tmp_path / "s{i}"), memory=memory, seed=seed,
+                     temp_dir=str(tmp_path), cluster=cluster, shards=None if to_file else 1, **extra)
+    got = out.read_bytes() if to_file else (tmp_path / "s0").read_bytes()
+    assert got == reference_order(corpus.read_bytes(), seed, extra.get("sep", b"\n"), extra.get("header", 0))
+    assert result.jobs == 2 and not result.in_memory
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["out.txt"] if to_file else ["s0"])  # temp space cleaned
+
+
+def test_shards_on_the_cluster(cluster, corpus, tmp_path):
+    shuffle([str(corpus)], str(tmp_path / "p{i}"), memory=8 << 20, seed=6, temp_dir=str(tmp_path), cluster=cluster, shards=3)
+    local = tmp_path / "local"
+    local.mkdir()
+    shuffle([str(corpus)], str(local / "p{i}"), memory=16 << 20, seed=6, jobs=2, shards=3)
+    for i in range(3):
+        assert (tmp_path / f"p{i}").read_bytes() == (local / f"p{i}").read_bytes()
+
+
+def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path):
+    src = tmp_path / "big.txt"
+    src.write_bytes(numbered_lines(2_500_000))  # ~60 MB: seconds of work at 4M per worker
+    out = tmp_path / "out.txt"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    pids = list(cluster.client.run(os.getpid).values())
+    errors = []
+
+    def run():
+        try:
+            shuffle([str(src)], str(out), memory=4 << 20, seed=7, temp_dir=str(temp), cluster=cluster)
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*")):
+        time.sleep(0.01)  # until pass 1 is under way
+    time.sleep(0.3)
+    os.kill(pids[0], signal.SIGKILL)
+    worker.join(timeout=180)
+    assert not errors, errors
+    assert out.read_bytes() == reference_order(src.read_bytes(), 7)
+    cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
+
+
+def test_the_command_line_engine_and_a_bad_scheduler(corpus, tmp_path):
+    out = tmp_path / "out.txt"
+    cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 8, "-T", tmp_path, corpus, "-o", out, check=True)
+    assert out.read_bytes() == cli("-m", "16M", "--seed", 8, corpus, check=True).stdout
+    proc = cli("--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
+    assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
+    assert proc.stderr.startswith(b"shuffle-big: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:1': ")
+    proc = cli("--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
+    assert proc.returncode == 2 and b"--scheduler needs --engine dask" in proc.stderr
