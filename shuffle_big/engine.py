@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from . import fs
 from .errors import ShuffleError
 from .fingerprint import Fingerprint
 from .keys import derive_keys
@@ -293,11 +294,11 @@ class _Run:
         if self.options.header:
             reader = RecordReader(paths[:1], 1 << 16, 1 << 16, sep, self.options.header)
             next(iter(reader), None)
-            start = min(len(reader.header), os.path.getsize(paths[0]))
+            start = min(len(reader.header), fs.stat_of(paths[0]).size)
             self.out.write_header(reader.header)
             if self.read_fingerprint is not None:
                 self.read_fingerprint.update(reader.header)
-        with open(paths[0], "rb") as f:
+        with fs.open_read(paths[0]) as f:
             head = f.read(1 << 20)
         per_record = (head.count(sep) + 1) / (len(head) + 1)
         worker_plan = make_plan(self.worker_budget, self.fds)

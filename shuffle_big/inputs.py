@@ -8,13 +8,12 @@ stream of several files of mixed kinds is one input.
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Union
 
+from . import fs
 from .errors import ShuffleError, describe_os_error
 
 # What a corrupt compressed stream raises besides OSError (zstd's error is added once it is imported).
@@ -60,15 +59,8 @@ def display_name(source: Source) -> str:
     return "standard input" if source == "-" else source
 
 
-def _is_regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError as err:
-        raise describe_os_error(f"cannot open '{path}'", err) from None
-
-
 def _magic_of(path: str) -> bytes:
-    with open(path, "rb") as f:
+    with fs.open_read(path) as f:
         return f.read(4)
 
 
@@ -87,7 +79,7 @@ def _is_gzip(magic: bytes) -> bool:
 
 def is_plain_file(source: Source) -> bool:
     """A regular, uncompressed file: one that can be cut into byte ranges and read in parallel."""
-    return isinstance(source, str) and source != "-" and _is_regular(source) and not is_compressed(_magic_of(source))
+    return isinstance(source, str) and source != "-" and fs.stat_of(source).regular and not is_compressed(_magic_of(source))
 
 
 def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
@@ -99,7 +91,7 @@ def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
         elif isinstance(source, NumberRange):
             total += source.size(len(sep))
         elif is_plain_file(source):
-            total += os.path.getsize(source)
+            total += fs.stat_of(source).size
         else:
             return None
     return total
@@ -109,34 +101,30 @@ def check_inputs(sources: list[Source]) -> None:
     """Fail before any work if an input cannot be opened for reading."""
     for source in sources:
         if isinstance(source, str) and source != "-":
-            try:
-                with open(source, "rb"):
-                    pass
-            except OSError as err:
-                raise describe_os_error(f"cannot open '{source}'", err) from None
+            fs.open_read(source).close()
 
 
-def snapshot(sources: list[Source]) -> dict[str, tuple[int, int]]:
-    """Size and modification time of each regular-file input, to notice changes later."""
+def snapshot(sources: list[Source]) -> dict[str, fs.Stat]:
+    """Size and version (modification time...) of each regular-file input, to notice changes later."""
     snap = {}
     for source in sources:
         if isinstance(source, str) and source != "-":
-            st = os.stat(source)
-            if stat.S_ISREG(st.st_mode):
-                snap[source] = (st.st_size, st.st_mtime_ns)
+            st = fs.stat_of(source)
+            if st.regular:
+                snap[source] = st
     return snap
 
 
-def check_unchanged(snap: dict[str, tuple[int, int]]) -> None:
+def check_unchanged(snap: dict[str, fs.Stat]) -> None:
     """Fail if an input file was written to while it was read: its permutation would be wrong."""
-    for path, (size, mtime) in snap.items():
+    for path, before in snap.items():
         try:
-            st = os.stat(path)
-            now = (st.st_size, st.st_mtime_ns)
-        except OSError:
-            now = (-1, -1)
-        if now != (size, mtime):
-            change = f"size {size} -> {now[0]}" if now[0] != size else "modified"
+            now = fs.stat_of(path)
+        except ShuffleError:
+            now = fs.Stat(False, -1, ())
+        if now != before:
+            size = before.size
+            change = f"size {size} -> {now.size}" if now.size != size else "modified"
             raise ShuffleError(f"input '{path}' changed while being read ({change}): shuffle a copy that is not being written to")
 
 
@@ -215,10 +203,7 @@ def open_source(source: Source, sep: bytes = b"\n", start: int = 0):
     if isinstance(source, NumberRange):
         return _Numbers(source, sep), []
     name = display_name(source)
-    try:
-        raw = sys.stdin.buffer if source == "-" else open(source, "rb")
-    except OSError as err:
-        raise describe_os_error(f"cannot open '{source}'", err) from None
+    raw = sys.stdin.buffer if source == "-" else fs.open_read(source)
     owned = [] if source == "-" else [raw]
     try:
         if start:

@@ -5,6 +5,9 @@ renamed over the target only after every record is written, so a failed run
 leaves the previous file intact and no partial file behind. That also makes
 ``-o`` safe when it names one of the inputs.
 
+A URL output (``s3://...``, through fsspec) is written as a temporary object
+next to the target and moved over it at the end.
+
 An output named ``*.gz`` or ``*.zst`` is compressed (gzip level 6, as gzip(1)
 does by default; zstd level 3, zstd's default).
 """
@@ -16,6 +19,7 @@ import stat
 import tempfile
 import zlib
 
+from . import fs
 from .errors import ShuffleError, describe_os_error
 from .fingerprint import Fingerprint
 from .rawio import writev_all
@@ -34,7 +38,7 @@ class Output:
     """A sink of bytes; use as a context manager, which commits only on success."""
 
     def __init__(self, path: str | None = None, swap: bytes | None = None, verify: bool = False) -> None:
-        self.path = None if path in (None, "-") else path
+        self.path = None if path in (None, "-") else fs.local(path)
         self.swap = swap  # byte translation from internal records to the output's (-z)
         self.fingerprint = Fingerprint() if verify else None  # of the records given to ``write``
         self.name = self.path or "standard output"
@@ -42,7 +46,12 @@ class Output:
         self._compressor = compressor_for(self.path) if self.path else None
         self._tmp: str | None = None
         self._fd = 1
-        if self.path is not None:
+        self._remote = None  # the fsspec file of a URL output
+        if self.path is not None and fs.is_url(self.path):
+            self._tmp = f"{self.path}.shuffle-big-{os.getpid()}.tmp"
+            self._remote = fs.open_write(self._tmp)
+            self._fd = -2  # not a descriptor: writes go to _remote
+        elif self.path is not None:
             self._open_temp(self.path)
 
     def _open_temp(self, path: str) -> None:
@@ -68,7 +77,7 @@ class Output:
     @property
     def seekable(self) -> bool:
         """Can workers write parts of it at their offsets (a named, uncompressed file)?"""
-        return self.path is not None and self._compressor is None
+        return self.path is not None and self._compressor is None and self._remote is None
 
     def write(self, data: bytes) -> None:
         """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
@@ -86,6 +95,9 @@ class Output:
 
     def _write_raw(self, data: bytes) -> None:
         try:
+            if self._remote is not None:
+                self._remote.write(data)
+                return
             writev_all(self._fd, [data])
         except BrokenPipeError:
             raise
@@ -106,7 +118,7 @@ class Output:
 
     def copy_from(self, path: str) -> None:
         """Append the records of file ``path`` (internal form), in the kernel with sendfile when nothing is to change."""
-        if self._compressor is not None or self.swap or self.fingerprint is not None:
+        if self._compressor is not None or self.swap or self.fingerprint is not None or self._remote is not None:
             copy_through(path, self.write)
             return
         with open(path, "rb") as f:
@@ -126,12 +138,15 @@ class Output:
 
     def finish(self) -> None:
         """Complete the file (compressor trailer) and close it; ``publish`` makes it appear."""
-        if self._fd < 0 or self._tmp is None:
+        if self._fd == -1 or self._tmp is None:  # finished already
             return
         if self._compressor is not None:
             self._write_raw(self._compressor.flush())
         try:
-            os.close(self._fd)
+            if self._remote is not None:
+                self._remote.close()  # an upload completes here
+            else:
+                os.close(self._fd)
         except OSError as err:
             self._fd = -1
             self.abort()
@@ -141,7 +156,10 @@ class Output:
     def publish(self) -> None:
         """Rename the finished temporary file over the target."""
         try:
-            os.replace(self._tmp, self.path)
+            if self._remote is not None:
+                fs.move(self._tmp, self.path)
+            else:
+                os.replace(self._tmp, self.path)
         except OSError as err:
             self.abort()
             raise describe_os_error(f"cannot create '{self.path}'", err) from None
@@ -156,6 +174,12 @@ class Output:
     def abort(self) -> None:
         """Remove the temporary file; the target is untouched."""
         if self._tmp is None:
+            return
+        if self._remote is not None:
+            if self._fd != -1:
+                getattr(self._remote, "discard", lambda: None)()  # an unfinished upload is dropped
+            fs.remove(self._tmp)
+            self._tmp = None
             return
         if self._fd >= 0:
             os.close(self._fd)

@@ -10,13 +10,12 @@ out as a ``LongRecord`` whose pieces stream from the file.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-from . import inputs
+from . import fs, inputs
 from .errors import ShuffleError, describe_os_error
 from .fingerprint import Fingerprint
 from .inputs import Source, display_name, open_source
@@ -255,7 +254,7 @@ def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
     """The first record boundary at or after ``pos`` in ``path`` (``size`` if none)."""
     if pos <= 0:
         return 0
-    with open(path, "rb") as f:
+    with fs.open_read(path) as f:
         f.seek(pos - 1)
         while pos - 1 < size:
             chunk = f.read(1 << 16)
@@ -270,7 +269,7 @@ def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
 
 def split_ranges(paths: list[str], parts: int, sep: bytes = b"\n", start: int = 0) -> list[list[Segment]]:
     """Cut plain files ``paths`` (one input, from byte ``start`` of the first) into ``parts`` runs of whole records."""
-    sizes = [os.path.getsize(p) for p in paths]
+    sizes = [fs.stat_of(p).size for p in paths]
     total = sum(sizes)
     # cut points as (file index, offset in file), each on a record boundary
     cuts = [(0, start)]

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from . import fs
 from .errors import ShuffleError
 from .fingerprint import Fingerprint
 from .output import Output, copy_through
@@ -19,6 +20,7 @@ from .output import Output, copy_through
 
 def shard_paths(pattern: str, count: int) -> list[str]:
     """File names from ``-o``: a pattern with ``{i}`` (``out-{i:05d}.txt``) or a directory."""
+    pattern = fs.local(pattern)
     if os.path.isdir(pattern) or pattern.endswith("/"):
         pattern = os.path.join(pattern, "part-{i:05d}")
     elif "{i" not in pattern:
@@ -46,7 +48,7 @@ class ShardedOutput:
 
     def __init__(self, pattern: str, count: int, swap: bytes | None = None, verify: bool = False) -> None:
         self.paths = shard_paths(pattern, count)
-        for path in self.paths:  # fail early on a missing directory, not after the work
+        for path in [] if fs.is_url(pattern) else self.paths:  # fail early on a missing directory
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
                 raise ShuffleError(f"cannot create '{path}': No such file or directory")

@@ -17,6 +17,7 @@ import shutil
 import socket
 import tempfile
 
+from . import fs
 from .errors import ShuffleError, describe_os_error
 from .sizes import format_size
 
@@ -71,7 +72,9 @@ def clean_stale(parent: str | None = None) -> list[str]:
 
 class TempSpace:
     def __init__(self, parent: str | None = None) -> None:
-        self.parent = parent or tempfile.gettempdir()
+        if parent and fs.is_url(parent):
+            raise ShuffleError(f"-T '{parent}': temporary space must be a filesystem path (local or shared), not a URL")
+        self.parent = fs.local(parent) if parent else tempfile.gettempdir()
         self._dir: str | None = None
         self._serial = 0
 

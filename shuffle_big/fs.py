@@ -1,0 +1,99 @@
+"""Where bytes live: local paths, or URLs read and written through fsspec.
+
+A name with ``scheme://`` (``s3://``, ``gs://``, ``memory://``...) goes
+through fsspec and the backend installed for its scheme; ``file://`` is a
+local path. fsspec is imported only when a URL is used.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO, NamedTuple
+
+from .errors import ShuffleError, describe_os_error
+
+
+class Stat(NamedTuple):
+    regular: bool  # a file whose size is known (not a pipe, a device, a directory)
+    size: int
+    version: tuple  # changes when the file is written to
+
+
+def local(path: str) -> str:
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+def is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _filesystem(url: str):
+    try:
+        import fsspec
+    except ImportError:
+        raise ShuffleError(f"'{url}': URLs need fsspec: pip install 'shuffle-big[remote]'") from None
+    try:
+        return fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as err:
+        raise ShuffleError(f"'{url}': {err}") from None
+
+
+def stat_of(path: str) -> Stat:
+    """Raises ShuffleError (cannot open) if there is nothing there."""
+    if is_url(path):
+        fs, inner = _filesystem(path)
+        try:
+            info = fs.info(inner)
+        except FileNotFoundError:
+            raise ShuffleError(f"cannot open '{path}': No such file or directory") from None
+        except OSError as err:
+            raise describe_os_error(f"cannot open '{path}'", err) from None
+        if info.get("type") != "file":
+            raise ShuffleError(f"cannot open '{path}': Is a directory")
+        version = tuple(str(info.get(k)) for k in ("mtime", "LastModified", "ETag", "generation", "created"))
+        return Stat(True, int(info["size"]), version)
+    try:
+        st = os.stat(local(path))
+    except OSError as err:
+        raise describe_os_error(f"cannot open '{path}'", err) from None
+    return Stat(stat.S_ISREG(st.st_mode), st.st_size, (st.st_mtime_ns,))
+
+
+def open_read(path: str) -> BinaryIO:
+    """Open for reading (seekable for files and object stores)."""
+    try:
+        if is_url(path):
+            fs, inner = _filesystem(path)
+            if fs.isdir(inner):
+                raise IsADirectoryError(21, "Is a directory")
+            return fs.open(inner, "rb")
+        return open(local(path), "rb")
+    except FileNotFoundError as err:
+        if err.strerror is None:  # fsspec's carry only the path
+            raise ShuffleError(f"cannot open '{path}': No such file or directory") from None
+        raise describe_os_error(f"cannot open '{path}'", err) from None
+    except OSError as err:
+        raise describe_os_error(f"cannot open '{path}'", err) from None
+
+
+def open_write(path: str) -> BinaryIO:
+    """A remote file to write; the object appears when it is closed (an S3 upload completes then)."""
+    fs, inner = _filesystem(path)
+    try:
+        return fs.open(inner, "wb")
+    except OSError as err:
+        raise describe_os_error(f"cannot create '{path}'", err) from None
+
+
+def move(source: str, target: str) -> None:
+    fs, inner = _filesystem(source)
+    fs.mv(inner, _filesystem(target)[1])
+
+
+def remove(path: str) -> None:
+    fs, inner = _filesystem(path)
+    try:
+        fs.rm(inner)
+    except (FileNotFoundError, OSError):
+        pass
