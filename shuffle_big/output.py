@@ -34,7 +34,20 @@ def _new_file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
-class Output:
+class CommitOnSuccess:
+    """As a context manager: ``commit()`` if the block succeeds, ``abort()`` if it raises."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class Output(CommitOnSuccess):
     """A sink of bytes; use as a context manager, which commits only on success."""
 
     def __init__(self, path: str | None = None, swap: bytes | None = None, verify: bool = False) -> None:
@@ -189,15 +202,6 @@ class Output:
         except FileNotFoundError:
             pass
         self._tmp = None
-
-    def __enter__(self) -> "Output":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
 
 
 def copy_through(path: str, write) -> None:

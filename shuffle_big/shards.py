@@ -15,7 +15,7 @@ import numpy as np
 from . import fs
 from .errors import ShuffleError
 from .fingerprint import Fingerprint
-from .output import Output, copy_through
+from .output import CommitOnSuccess, Output, copy_through
 
 
 def shard_paths(pattern: str, count: int) -> list[str]:
@@ -40,7 +40,7 @@ def shard_sizes(records: int, count: int) -> list[int]:
     return [base + (i >= count - extra) for i in range(count)]
 
 
-class ShardedOutput:
+class ShardedOutput(CommitOnSuccess):
     """An ``Output`` look-alike that cuts the record stream into shard files."""
 
     seekable = False
@@ -118,12 +118,3 @@ class ShardedOutput:
             if shard is not None:
                 shard.abort()
         self._done, self._current = [], None
-
-    def __enter__(self) -> "ShardedOutput":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()

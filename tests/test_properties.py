@@ -29,6 +29,8 @@ from helpers import records, reference_order
 
 lines = st.lists(st.binary(max_size=40), max_size=300)
 seps = st.sampled_from([b"\n", b"\0"])
+# any records, with either separator, with or without a last one, and any seed
+INPUTS = {"recs": lines, "terminated": st.booleans(), "sep": seps, "seed": st.integers(0, 2**63 - 1)}
 
 
 def join(recs: list[bytes], sep: bytes, terminated: bool) -> bytes:
@@ -64,11 +66,8 @@ def run_engine(data: bytes, seed: int, plan, known_size: bool = True, options: O
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    recs=lines,
-    terminated=st.booleans(),
-    sep=seps,
+    **INPUTS,
     header=st.integers(0, 3),
-    seed=st.integers(0, 2**63 - 1),
     capacity=st.integers(16, 4096),
     block=st.integers(1, 600),
     piece=st.integers(1, 64),
@@ -85,11 +84,8 @@ def test_any_plan_gives_the_reference_permutation(recs, terminated, sep, header,
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    recs=lines,
-    terminated=st.booleans(),
-    sep=seps,
+    **INPUTS,
     header=st.integers(0, 2),
-    seed=st.integers(0, 2**63 - 1),
     jobs=st.integers(2, 3),
     to_file=st.booleans(),
 )
@@ -113,11 +109,8 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    recs=lines,
-    terminated=st.booleans(),
-    sep=seps,
+    **INPUTS,
     header=st.integers(0, 2),
-    seed=st.integers(0, 2**63 - 1),
     n=st.integers(0, 40),
     block=st.integers(1, 200),
 )
