@@ -99,3 +99,23 @@ def test_extreme_line_mixes_within_budget(tmp_path, baseline, case):
         assert out.read_bytes() == src.read_bytes()  # the only permutation there is
         # -j 2: the parent, two workers and the resource tracker
         assert rss <= BUDGET + (baseline if jobs == 1 else 3 * baseline + TRACKER), (jobs, rss >> 20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "feature",
+    [["-r", "-n", "200000"], ["--shards", "3"], ["--out-suffix", ".gz"], ["--verify"], ["--header", "1"], ["--gz-input"]],
+    ids=["repeat", "shards", "gz-output", "verify", "header", "gz-input"],
+)
+def test_features_keep_the_budget(tmp_path_factory, tmp_path, baseline, feature):
+    """Each option of issue #4 on a 20x input of 20-byte lines, at 16M, one process."""
+    src = corpus(tmp_path_factory, "short", 20 * BUDGET)
+    if feature == ["--gz-input"]:
+        packed = tmp_path / "in.gz"
+        subprocess.run(f"gzip -1 -c '{src}' > '{packed}'", shell=True, check=True)
+        src, feature = packed, []
+    out = tmp_path / ("out{i}" if "--shards" in feature else "out.gz" if "--out-suffix" in feature else "out")
+    feature = [f for f in feature if f not in ("--out-suffix", ".gz")]
+    rss = peak_rss(["-j", 1, "-m", BUDGET, "-T", tmp_path, *feature, src, "-o", out])
+    print(f"{feature}: over baseline {(rss - baseline) / 2**20:.1f} MB")
+    assert rss - baseline <= BUDGET
