@@ -62,7 +62,7 @@ def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int
     if n == 0:
         return []
     offset, digits = 0, 1
-    while 10 ** (digits - 1) <= numbers.hi:
+    while digits == 1 or 10 ** (digits - 1) <= numbers.hi:  # 0 has one digit too
         a, b = max(numbers.lo, 10 ** (digits - 1) if digits > 1 else 0), min(numbers.hi, 10**digits - 1)
         for start in range(a, b + 1, chunk):
             stop = min(b + 1, start + chunk)

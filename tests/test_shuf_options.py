@@ -142,7 +142,7 @@ def test_header_longer_than_the_first_file_keeps_all_of_it_and_only_it(tmp_path)
     assert out.startswith(b"h1\nh2\n") and sorted(out.splitlines()[2:]) == [b"x", b"y"]
 
 
-@pytest.mark.parametrize("lo, hi, n", [(1, 1000, 50), (0, 99_999, 7), (5, 123_456, 1000), (7, 7, 3), (995, 1005, 20), (8, 12, 0)])
+@pytest.mark.parametrize("lo, hi, n", [(1, 1000, 50), (0, 0, 5), (0, 99_999, 7), (5, 123_456, 1000), (7, 7, 3), (995, 1005, 20), (8, 12, 0)])
 def test_head_of_an_input_range_without_its_text(lo, hi, n):
     """-i -n computes each number's offset instead of generating the text: the same lines must come out."""
     text = b"".join(b"%d\n" % i for i in range(lo, hi + 1))
