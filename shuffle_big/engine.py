@@ -133,23 +133,18 @@ def shuffle(
     size = input_size(paths, sep)
     jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
+    if verify and (repeat or head is not None):
+        raise ValueError("verify checks a whole shuffle; it cannot be combined with head or repeat")
     if repeat:
-        if verify:
-            raise ValueError("verify checks a whole shuffle; it cannot be combined with repeat")
         with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
             with result.timed("repeat"):
                 result.records = write_draws(paths, plan, seed, head, out, temp, sep, header)
-        result.peak_rss = peak_rss()
-        return result
-    if head is not None:
-        if verify:
-            raise ValueError("verify checks a whole shuffle; it cannot be combined with head")
+    elif head is not None:
         with _output(output, sep, False, shards) as out, result.timed("in memory"):
             result.records, result.bytes = write_head(paths, size, plan, seed, head, out, progress, sep, header)
-        result.peak_rss = peak_rss()
-        return result
-    with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-        _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(paths, size)
+    else:
+        with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
+            _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(paths, size)
     result.peak_rss = peak_rss()
     return result
 

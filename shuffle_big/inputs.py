@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Union
+from typing import BinaryIO, Iterator, Union
 
 from . import fs
 from .errors import ShuffleError, describe_os_error
@@ -37,15 +37,18 @@ class NumberRange:
     lo: int
     hi: int
 
-    def size(self, sep_len: int = 1) -> int:
-        total, digits, low = 0, 1, 0
+    def widths(self) -> Iterator[tuple[int, int, int]]:
+        """(digits, first, last): the runs of numbers of equal width, in order."""
+        digits, low = 1, 0
         while low <= self.hi:
             high = 10**digits - 1
             a, b = max(low, self.lo), min(high, self.hi)
             if a <= b:
-                total += (b - a + 1) * (digits + sep_len)
+                yield digits, a, b
             low, digits = high + 1, digits + 1
-        return total
+
+    def size(self, sep_len: int = 1) -> int:
+        return sum((b - a + 1) * (digits + sep_len) for digits, a, b in self.widths())
 
 
 Source = Union[str, Lines, NumberRange]
@@ -77,9 +80,17 @@ def _is_gzip(magic: bytes) -> bool:
     return len(magic) == 4 and magic.startswith(GZIP_MAGIC + b"\x08") and not magic[3] & 0xE0
 
 
+def _plain_size(source: Source) -> int | None:
+    """The size of a regular, uncompressed file; None for anything else."""
+    if not isinstance(source, str) or source == "-":
+        return None
+    st = fs.stat_of(source)
+    return st.size if st.regular and not is_compressed(_magic_of(source)) else None
+
+
 def is_plain_file(source: Source) -> bool:
     """A regular, uncompressed file: one that can be cut into byte ranges and read in parallel."""
-    return isinstance(source, str) and source != "-" and fs.stat_of(source).regular and not is_compressed(_magic_of(source))
+    return _plain_size(source) is not None
 
 
 def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
@@ -90,8 +101,8 @@ def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
             total += len(source.data)
         elif isinstance(source, NumberRange):
             total += source.size(len(sep))
-        elif is_plain_file(source):
-            total += fs.stat_of(source).size
+        elif (size := _plain_size(source)) is not None:
+            total += size
         else:
             return None
     return total

@@ -94,11 +94,7 @@ class Output(CommitOnSuccess):
 
     def write(self, data: bytes) -> None:
         """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
-        if self.fingerprint is not None:
-            self.fingerprint.update(data)
-        if self.swap:
-            data = data.translate(self.swap)
-        self._write_out(data)
+        self._write_out(outgoing(data, self.fingerprint, self.swap))
 
     def _write_out(self, data: bytes) -> None:
         self.bytes_written += len(data)
@@ -202,6 +198,13 @@ class Output(CommitOnSuccess):
         except FileNotFoundError:
             pass
         self._tmp = None
+
+
+def outgoing(data: bytes, fingerprint: Fingerprint | None, swap: bytes | None) -> bytes:
+    """Internal-form records as the output holds them, seen by --verify on the way (whoever writes them)."""
+    if fingerprint is not None:
+        fingerprint.update(data)
+    return data.translate(swap) if swap else data
 
 
 def copy_through(path: str, write) -> None:

@@ -40,16 +40,22 @@ def draw_indices(first: int, count: int, records: int, mix: tuple[int, int]) -> 
     return (keys % np.uint64(records)).astype(np.int64)
 
 
+def batches(count: int | None, size: int) -> Iterator[tuple[int, int]]:
+    """(first draw, draws) for batches of at most ``size`` covering ``count`` draws (None: without end)."""
+    done = 0
+    while count is None or done < count:
+        n = size if count is None else min(size, count - done)
+        yield done, n
+        done += n
+
+
 def draw_numbers(lo: int, hi: int, count: int | None, mix: tuple[int, int], write: Callable[[bytes], None]) -> None:
     """``-r -i LO-HI``: record d is the number ``lo + d`` itself, so no pass over the text is needed."""
     if hi < lo and count != 0:
         raise ShuffleError("no lines to repeat")
-    done = 0
-    while count is None or done < count:
-        n = MEMORY_BATCH if count is None else min(MEMORY_BATCH, count - done)
-        picked = [lo + i for i in draw_indices(done, n, hi - lo + 1, mix).tolist()]  # Python ints: no overflow
+    for first, n in batches(count, MEMORY_BATCH):
+        picked = [lo + i for i in draw_indices(first, n, hi - lo + 1, mix).tolist()]  # Python ints: no overflow
         write(("\n".join(map(str, picked)) + "\n").encode())
-        done += n
 
 
 class Repeater:
@@ -79,12 +85,9 @@ class Repeater:
         lines, nbytes, rest = self._hold(items)
         if rest is None:
             self._count(len(lines), count)
-            done = 0
-            while count is None or done < count:
-                n = MEMORY_BATCH if count is None else min(MEMORY_BATCH, count - done)
-                picked = itemgetter(*draw_indices(done, n, len(lines), self.mix).tolist())(lines)
+            for first, n in batches(count, MEMORY_BATCH):
+                picked = itemgetter(*draw_indices(first, n, len(lines), self.mix).tolist())(lines)
                 write_lines([picked] if n == 1 else list(picked), write)
-                done += n
             return
         # Too big to hold: count the records (keeping a copy if the input cannot be
         # read again), then one pass per batch of draws.
@@ -98,17 +101,14 @@ class Repeater:
         self._count(held + sum(_record_count(item) for item in rest), count)
         # a quarter spare: the lines drawn may be longer than the ones seen so far
         per_batch = max(1, int(self.capacity * 3 // 4 // (mean + OBJECT_OVERHEAD + DRAW_STATE)))
-        done = 0
         reread = (lambda: iter(self.read())) if copy is None else (lambda: iter(self.read_copy(copy)))
-        while count is None or done < count:
-            n = per_batch if count is None else min(per_batch, count - done)
-            chosen = self._pick(reread(), draw_indices(done, n, self.records, self.mix))
+        for first, n in batches(count, per_batch):
+            chosen = self._pick(reread(), draw_indices(first, n, self.records, self.mix))
             for run in _runs(chosen):
                 if isinstance(run, _Long):
                     _stream_record(reread(), run.number, write)
                 else:
                     write_lines(run, write)
-            done += n
 
     def _hold(self, items: Iterator) -> tuple[list[bytes], int, Iterator | None]:
         """Read records while they fit; return them, their bytes, and the rest of the items (None: all read)."""

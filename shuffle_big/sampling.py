@@ -61,23 +61,17 @@ def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int
     best = np.empty(0, dtype=np.int64)
     if n == 0:
         return []
-    offset, digits = 0, 1
-    while digits == 1 or 10 ** (digits - 1) <= numbers.hi:  # 0 has one digit too
-        a, b = max(numbers.lo, 10 ** (digits - 1) if digits > 1 else 0), min(numbers.hi, 10**digits - 1)
+    offset = 0
+    for digits, a, b in numbers.widths():
         for start in range(a, b + 1, chunk):
             stop = min(b + 1, start + chunk)
             k = np.arange(start, stop, dtype=np.int64)
             keys = keys_of(np.uint64(offset) + (k - a).astype(np.uint64) * np.uint64(digits + 1), mix)
-            if len(keys) > n:
-                keep = np.argpartition(keys, n - 1)[:n]
-                keys, k = keys[keep], k[keep]
             best_keys, best = np.concatenate([best_keys, keys]), np.concatenate([best, k])
             if len(best) > n:
                 keep = np.argpartition(best_keys, n - 1)[:n]
                 best_keys, best = best_keys[keep], best[keep]
-        if a <= b:
-            offset += (b - a + 1) * (digits + 1)
-        digits += 1
+        offset += (b - a + 1) * (digits + 1)
     return best[np.argsort(best_keys)].tolist()
 
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, NamedTuple
 from .bucketfile import LongFrame, read_frames
 from .errors import describe_os_error
 from .fingerprint import Fingerprint
+from .output import outgoing
 from .keys import derive_keys, key_of
 from .order import order_frames
 from .plan import Plan, make_plan
@@ -223,10 +224,7 @@ def run_order(task: OrderTask) -> OrderResult:
 
     def write(data: bytes) -> None:
         nonlocal offset
-        if fingerprint is not None:
-            fingerprint.update(data)
-        if task.swap:
-            data = data.translate(task.swap)
+        data = outgoing(data, fingerprint, task.swap)
         try:
             offset = pwrite_all(fd, data, offset)
         except OSError as err:
