@@ -4,6 +4,10 @@ A frame is a 16-byte header (data length, record count, little-endian u64),
 the records' bytes, then their 64-bit keys. Keys travel with the records so
 that later passes never recompute offsets. A long record is a frame of one
 record whose header is patched after its bytes have streamed through.
+
+A bucket's frames are in local files, or, with temporary space on an object
+store, in byte ranges (``Part``) of objects that each hold every bucket of one
+scatter task, so a task uploads one object, not one per bucket.
 """
 
 from __future__ import annotations
@@ -11,16 +15,58 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator, NamedTuple, Union
 
 import numpy as np
 
+from . import fs
 from .errors import describe_os_error
 from .rawio import writev_all
 
 HEADER = struct.Struct("<QQ")
 COPY_CHUNK = 1 << 20
 READ_BUFFER = 64 << 10
+
+
+class Part(NamedTuple):
+    """Frames of one bucket at bytes [offset, offset + length) of the object at ``url``."""
+
+    url: str
+    offset: int
+    length: int
+
+
+PartRef = Union[str, Part]  # a whole local file, or a range of a shared object
+
+
+def remove_parts(parts: Iterable[PartRef]) -> None:
+    """Remove local bucket files; ranges of objects go with their temp space, as other buckets share them."""
+    for part in parts:
+        if isinstance(part, str):
+            try:
+                os.unlink(part)
+            except FileNotFoundError:
+                pass
+
+
+def upload(paths: list[str], url: str) -> list[Part]:
+    """Move local files into one object at ``url``, one after another; where each one's bytes are now."""
+    parts = []
+    offset = 0
+    try:
+        with fs.open_write(url) as out:
+            for path in paths:
+                length = 0
+                with open(path, "rb") as f:
+                    while chunk := f.read(COPY_CHUNK):
+                        out.write(chunk)
+                        length += len(chunk)
+                parts.append(Part(url, offset, length))
+                offset += length
+    except OSError as err:
+        raise describe_os_error(f"cannot write to temporary space '{url}'", err) from None
+    remove_parts(paths)
+    return parts
 
 
 def frame_buffers(datas: list, keys: list[np.ndarray]) -> list:
@@ -65,17 +111,30 @@ def _stream(f, n: int) -> Iterator[bytes]:
         yield chunk
 
 
-def read_frames(path: str, max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
-    """Frames of a bucket file: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes."""
+def read_frames(part: PartRef, max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    """Frames of a bucket part: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes."""
+    if isinstance(part, Part) and not part.length:
+        return
     try:
-        yield from _frames(path, max_frame)
+        yield from _frames(part, max_frame)
     except OSError as err:
-        raise describe_os_error(f"cannot read temporary file '{path}'", err) from None
+        name = part.url if isinstance(part, Part) else part
+        raise describe_os_error(f"cannot read temporary file '{name}'", err) from None
 
 
-def _frames(path: str, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
-    with open(path, "rb", buffering=READ_BUFFER) as f:
-        while True:
+def _open(part: PartRef) -> tuple[BinaryIO, int | None]:
+    """The part's file positioned at its first frame, and where its frames end (None: at the end of the file)."""
+    if isinstance(part, str):
+        return open(part, "rb", buffering=READ_BUFFER), None
+    f = fs.open_read(part.url)
+    f.seek(part.offset)
+    return f, part.offset + part.length
+
+
+def _frames(part: PartRef, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    f, end = _open(part)
+    with f:
+        while end is None or f.tell() < end:
             header = f.read(HEADER.size)
             if not header:
                 return

@@ -144,9 +144,13 @@ class Command(click.Command):
 @click.option(
     "--scheduler", metavar="ADDRESS", default=None,
     help="With --engine dask: the scheduler to use (tcp://host:8786); without it, a local cluster of -j workers. "
-    "-T, inputs and -o must be paths every worker sees.",
+    "Inputs, -o and -T must be paths every worker sees, or URLs.",
 )
-@click.option("-T", "--temp-dir", metavar="DIR", default=None, help="Directory for temporary buckets. [default: $TMPDIR or /tmp]")
+@click.option(
+    "-T", "--temp-dir", metavar="DIR", default=None,
+    help="Directory for temporary buckets. With --engine dask it may be a URL (s3://bucket/tmp): workers then "
+    "hand buckets to each other through it, each using its own local temp directory. [default: $TMPDIR or /tmp]",
+)
 @click.option(
     "--clean-temp", is_flag=True,
     help="Remove temporary directories left by killed runs (in -T DIR) and exit.",

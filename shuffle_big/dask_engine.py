@@ -9,9 +9,11 @@ finished. Keys depend only on the seed and record offsets, so any attempt
 writes the same bytes, and the output is byte-identical to the local
 engine's at any number of workers.
 
-Temp space (``-T``) and the inputs and output must be at the same paths on
-every worker: a shared filesystem, or one machine (``--engine dask`` without
-``--scheduler`` starts a local cluster of ``-j`` worker processes).
+The inputs and output must be at the same paths on every worker: a shared
+filesystem, one machine (``--engine dask`` without ``--scheduler`` starts a
+local cluster of ``-j`` worker processes), or URLs. Temp space (``-T``) too,
+or a URL: then tasks hand on their buckets and output runs as objects there
+(see ``tasks``), and this process writes the output.
 """
 
 from __future__ import annotations

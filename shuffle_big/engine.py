@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from . import fs
+from .bucketfile import remove_parts, upload
 from .errors import ShuffleError
 from .fingerprint import Fingerprint
 from .keys import derive_keys
@@ -45,6 +46,7 @@ from .tempspace import TempSpace, raise_fd_limit
 from .workers import Reporter, Workers, peak_rss
 
 FRAME_OVERHEAD = 16
+REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an object store
 MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
@@ -129,6 +131,10 @@ def shuffle(
     plan = make_plan(budget, fds)
     if seed is None:
         seed = secrets.randbits(63)
+    if temp_dir and fs.is_url(temp_dir) and cluster is None:
+        raise ShuffleError(
+            f"-T '{temp_dir}': temporary space on an object store is for --engine dask; the local engine needs a directory"
+        )
     check_inputs(paths)
     size = input_size(paths, sep)
     jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
@@ -260,18 +266,22 @@ class _Run:
         check_unchanged(self.snapshot)
         self.out.write_header(reader.header)
         self.result.buckets = sink.count
-        return Buckets([[p] for p in sink.paths], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
+        parts = sink.paths
+        if self.temp.remote is not None:  # workers elsewhere order the buckets
+            parts = upload(parts, f"{self.temp.remote}/pass1")
+        return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
     def _too_big(self, size: int | None, nbytes: int, nrecords: int) -> bool:
         """Known input size projected (with keys) beyond what memory can hold?"""
         return size is not None and self.plan.cost(size, int(size * nrecords / nbytes)) > self.plan.capacity
 
-    def _estimate(self, size: int | None, per_record: float) -> tuple[float, float]:
-        """Bytes and records of the whole input; checks temp space for a known size."""
+    def _estimate(self, size: int | None, per_record: float, local: bool = True) -> tuple[float, float]:
+        """Bytes and records of the whole input; checks local temp space for a known size if it goes there."""
         if size is None:
             return float(1 << 62), float(1 << 58)  # unknown input: as many buckets as the limits allow
         nrecords = size * per_record
-        self.temp.require(self.plan.cost(size, int(nrecords)) + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
+        if local:
+            self.temp.require(self.plan.cost(size, int(nrecords)) + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
         return float(size), nrecords
 
     def _spill(self, held: list, nbytes: int, nrecords: int, size: int | None) -> FileBuckets:
@@ -297,14 +307,18 @@ class _Run:
             head = f.read(1 << 20)
         per_record = (head.count(sep) + 1) / (len(head) + 1)
         worker_plan = make_plan(self.worker_budget, self.fds)
-        bits = worker_plan.bucket_bits(*self._estimate(size, per_record), 0)
-        directory = self.temp.path
+        remote = self.temp.remote
+        bits = worker_plan.bucket_bits(*self._estimate(size, per_record, local=remote is None), 0)
+        # Through an object store, a task keeps its buckets on its worker's disk until it ends: ranges of at
+        # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
+        runs = self.jobs if remote is None else max(self.jobs, -(-size // REMOTE_TASK_BYTES))
+        directory = None if remote is not None else self.temp.path
         tasks = [
             ScatterTask(
                 tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep,
-                self.options.verify, private=self.cluster is not None,
+                self.options.verify, private=self.cluster is not None, remote=remote,
             )
-            for i, segs in enumerate(split_ranges(paths, self.jobs, sep, start))
+            for i, segs in enumerate(split_ranges(paths, runs, sep, start))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
         results = {}
@@ -336,7 +350,7 @@ class _Run:
                     )
                     self.result.passes = max(self.result.passes, passes + 1)
                     meter.to(self.out.bytes_written)
-        elif self.out.seekable:
+        elif self.out.seekable and self.temp.remote is None:
             self._order_parallel_to_file(buckets)
         else:
             self._order_parallel_to_stream(buckets)
@@ -347,20 +361,22 @@ class _Run:
         offsets = [self.out.bytes_written]  # after the header
         for n in buckets.nbytes:
             offsets.append(offsets[-1] + n)
-        stream = not self.out.seekable
+        remote = self.temp.remote  # workers may share no disk with this process: runs come back as objects
+        stream = not self.out.seekable or remote is not None
+        directory = None if remote is not None else self.temp.path
         tasks = []
         for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * self.jobs)):
             refs = tuple(
                 BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run
             )
-            out_path = os.path.join(self.temp.path, f"o{i}") if stream else self.out.temp_path
+            out_path = os.path.join(directory or "", f"o{i}") if stream else self.out.temp_path
             task = OrderTask(
-                refs, buckets.consumed, self.worker_budget, self.temp.path, out_path,
+                refs, buckets.consumed, self.worker_budget, directory, out_path,
                 None if stream else offsets[run[0]],
                 "cannot write to temporary directory" if stream else f"error writing '{self.out.name}'", self.fds,
                 # a run written to a temp file stays internal: the parent's output translates and checks it
                 None if stream else swap_table(self.options.sep), self.options.verify and not stream,
-                private=self.cluster is not None,
+                private=self.cluster is not None, remote=remote,
             )
             tasks.append((run, task))
         return tasks
@@ -383,15 +399,14 @@ class _Run:
                 done = self.workers.result(future)
                 self._order_done(task, done)
                 self.out.copy_from(done.out_path)
-                os.unlink(done.out_path)
+                _discard(done.out_path)
                 meter.to(self.out.bytes_written)
 
     def _order_done(self, task: OrderTask, value: OrderResult) -> None:
         """Take in what a pass-2 task reports: passes it took and the fingerprint of what it wrote."""
         if task.private:  # it left its inputs for a retry; none is needed now
             for bucket in task.buckets:
-                for path in bucket.parts:
-                    os.unlink(path)
+                remove_parts(bucket.parts)
         passes, fingerprint, _ = value
         self.result.passes = max(self.result.passes, passes + 1)
         if fingerprint is not None:
@@ -417,6 +432,13 @@ class _Run:
             for f in finished:
                 yield f, self.workers.result(f)
             meter.to(progress())
+
+
+def _discard(path: str) -> None:
+    if fs.is_url(path):
+        fs.remove(path)
+    else:
+        os.unlink(path)
 
 
 def _release_free_memory() -> None:

@@ -60,6 +60,12 @@ def stat_of(path: str) -> Stat:
     return Stat(stat.S_ISREG(st.st_mode), st.st_size, (st.st_mtime_ns,))
 
 
+# fsspec backends buffer a whole block per open file (s3fs: 50 MiB by default);
+# that memory is outside the plan, so it is kept small. 8 MiB is also above S3's
+# 5 MiB minimum for the parts of an upload.
+REMOTE_BLOCK = 8 << 20
+
+
 def open_read(path: str) -> BinaryIO:
     """Open for reading (seekable for files and object stores)."""
     try:
@@ -67,7 +73,7 @@ def open_read(path: str) -> BinaryIO:
             fs, inner = _filesystem(path)
             if fs.isdir(inner):
                 raise IsADirectoryError(21, "Is a directory")
-            return fs.open(inner, "rb")
+            return fs.open(inner, "rb", block_size=REMOTE_BLOCK)
         return open(local(path), "rb")
     except FileNotFoundError as err:
         if err.strerror is None:  # fsspec's carry only the path
@@ -81,9 +87,18 @@ def open_write(path: str) -> BinaryIO:
     """A remote file to write; the object appears when it is closed (an S3 upload completes then)."""
     fs, inner = _filesystem(path)
     try:
-        return fs.open(inner, "wb")
+        return fs.open(inner, "wb", block_size=REMOTE_BLOCK)
     except OSError as err:
         raise describe_os_error(f"cannot create '{path}'", err) from None
+
+
+def makedirs(url: str) -> None:
+    """Make the directory ``url`` where the backend has directories (object stores have none)."""
+    fs, inner = _filesystem(url)
+    try:
+        fs.makedirs(inner, exist_ok=True)
+    except OSError as err:
+        raise describe_os_error(f"cannot create '{url}'", err) from None
 
 
 def move(source: str, target: str) -> None:
@@ -91,9 +106,10 @@ def move(source: str, target: str) -> None:
     fs.mv(inner, _filesystem(target)[1])
 
 
-def remove(path: str) -> None:
+def remove(path: str, recursive: bool = False) -> None:
+    """Remove what is at URL ``path`` (everything under it, if ``recursive``), if anything."""
     fs, inner = _filesystem(path)
     try:
-        fs.rm(inner)
+        fs.rm(inner, recursive=recursive)
     except (FileNotFoundError, OSError):
         pass

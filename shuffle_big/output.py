@@ -127,7 +127,7 @@ class Output(CommitOnSuccess):
 
     def copy_from(self, path: str) -> None:
         """Append the records of file ``path`` (internal form), in the kernel with sendfile when nothing is to change."""
-        if self._compressor is not None or self.swap or self.fingerprint is not None or self._remote is not None:
+        if self._compressor is not None or self.swap or self.fingerprint is not None or self._remote is not None or fs.is_url(path):
             copy_through(path, self.write)
             return
         with open(path, "rb") as f:
@@ -208,8 +208,8 @@ def outgoing(data: bytes, fingerprint: Fingerprint | None, swap: bytes | None) -
 
 
 def copy_through(path: str, write) -> None:
-    """Feed file ``path`` to ``write`` in 1 MB chunks."""
-    with open(path, "rb") as f:
+    """Feed file (or URL) ``path`` to ``write`` in 1 MB chunks."""
+    with fs.open_read(path) as f:
         while chunk := f.read(1 << 20):
             write(chunk)
 

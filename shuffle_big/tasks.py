@@ -10,16 +10,22 @@ task writes only under a fresh directory of its own and names its outputs in
 its result, and pass 2 leaves its inputs in place: an attempt that died
 leaves garbage for the final clean-up, never a half-written file that a
 later attempt or the engine would read.
+
+With ``remote`` set (temp space on an object store), a task keeps its files
+in its own machine's temp directory and uploads what it hands on, under a
+name of its own: a scatter task, all its buckets as one object; a pass-2
+task writing a stream, its run of output.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
-from .bucketfile import LongFrame, read_frames
+from .bucketfile import LongFrame, PartRef, read_frames, remove_parts, upload
 from .errors import describe_os_error
 from .fingerprint import Fingerprint
 from .output import outgoing
@@ -29,13 +35,14 @@ from .plan import Plan, make_plan
 from .rawio import pwrite_all
 from .records import Block, LongRecord, RecordReader, Segment, keyed, record_ends
 from .scatter import FileBuckets
+from .tempspace import TempSpace
 
 
 @dataclass(frozen=True)
 class Buckets:
     """Where pass 1 left the records of each key range: part files, bytes and record counts."""
 
-    parts: list[list[str]]  # parts[b]: files holding bucket b (one per scatter run)
+    parts: list[list[PartRef]]  # parts[b]: where bucket b is (a part per scatter run)
     nbytes: list[int]
     nrecords: list[int]
     consumed: int  # key bits that select a bucket: the next ones cut it further
@@ -58,7 +65,7 @@ class ScatterTask:
     """Pass 1 for one run of the input: append each record to the bucket file of its key."""
 
     segments: tuple[Segment, ...]
-    directory: str
+    directory: str | None  # None: this machine's temp directory (with ``remote``)
     name: str  # prefix for this task's bucket files
     bits: int  # 2**bits buckets, by the top key bits
     budget: int  # memory for this task
@@ -67,20 +74,33 @@ class ScatterTask:
     sep: bytes = b"\n"
     verify: bool = False
     private: bool = False  # write under a fresh directory (safe to retry)
+    remote: str | None = None  # temp space URL to upload the buckets to
 
 
 class ScatterResult(NamedTuple):
-    paths: list[str]  # one bucket file per bucket
+    parts: list[PartRef]  # one per bucket
     nbytes: list[int]
     nrecords: list[int]
     fingerprint: tuple[int, int] | None  # of the records read, with --verify
 
 
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
-    """Run ``task``; return its bucket files with their byte and record counts."""
+    """Run ``task``; return where its buckets are, with their byte and record counts."""
+    if task.remote is None:
+        return _scatter(task, _private_dir(task.directory, task.name) if task.private else task.directory, progress)
+    with TempSpace() as local:
+        result = _scatter(task, local.path, progress)
+        return result._replace(parts=upload(result.parts, _unique(task.remote, task.name)))
+
+
+def _unique(directory: str, name: str) -> str:
+    """A name no other attempt of the same task uses."""
+    return f"{directory}/{name}.{secrets.token_hex(6)}"
+
+
+def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] | None) -> ScatterResult:
     plan = make_plan(task.budget, task.max_open_files)
     reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
-    directory = _private_dir(task.directory, task.name) if task.private else task.directory
     sink = FileBuckets(directory, task.name, 0, task.bits, plan)
     done = 0
 
@@ -104,7 +124,7 @@ def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
     """Buckets from the results of scatter tasks that used the same ``bits``."""
     count = 1 << bits
     return Buckets(
-        parts=[[r.paths[b] for r in results] for b in range(count)],
+        parts=[[r.parts[b] for r in results] for b in range(count)],
         nbytes=[sum(r.nbytes[b] for r in results) for b in range(count)],
         nrecords=[sum(r.nrecords[b] for r in results) for b in range(count)],
         consumed=bits,
@@ -112,13 +132,13 @@ def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
     )
 
 
-def _frames(parts: list[str], max_frame: float = float("inf")):
+def _frames(parts: list[PartRef], max_frame: float = float("inf")):
     for path in parts:
         yield from read_frames(path, max_frame)
 
 
 def order_bucket(
-    parts: list[str], nbytes: int, nrecords: int, consumed: int, plan: Plan,
+    parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
     directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
 ) -> int:
     """Write one bucket's records in key order; return the passes it took (1 if it fit).
@@ -153,7 +173,7 @@ def order_bucket(
             raise
         sub.close()
         if not keep:
-            _remove(parts)
+            remove_parts(parts)
         depth = 0
         for b, path in enumerate(sub.paths):
             depth = max(depth, order_bucket(
@@ -162,22 +182,14 @@ def order_bucket(
         return depth + 1
     finally:
         if not keep:
-            _remove(parts)
-
-
-def _remove(paths: list[str]) -> None:
-    for path in paths:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+            remove_parts(parts)
 
 
 @dataclass(frozen=True)
 class BucketRef:
     """One bucket of pass 1: its part files, bytes, records, and a name prefix for splitting it."""
 
-    parts: tuple[str, ...]
+    parts: tuple[PartRef, ...]
     nbytes: int
     nrecords: int
     name: str
@@ -190,7 +202,7 @@ class OrderTask:
     buckets: tuple[BucketRef, ...]
     consumed: int
     budget: int
-    directory: str
+    directory: str | None  # None: this machine's temp directory (with ``remote``)
     out_path: str
     out_offset: int | None = None  # None: create out_path and write it from the start
     out_error: str = ""  # what a write error says it was doing (default: writing out_path)
@@ -198,22 +210,34 @@ class OrderTask:
     swap: bytes | None = None  # translation from internal to external records (-z)
     verify: bool = False
     private: bool = False  # work under a fresh directory, keep the inputs, name the output in the result
+    remote: str | None = None  # temp space URL to upload a stream run (out_offset None) to
 
 
 class OrderResult(NamedTuple):
     passes: int  # the most passes a bucket took
     fingerprint: tuple[int, int] | None  # of what was written, with --verify
-    out_path: str  # where it was written
+    out_path: str  # where it was written (a URL if uploaded)
 
 
 def run_order(task: OrderTask) -> OrderResult:
     """Run ``task``."""
-    plan = make_plan(task.budget, task.max_open_files)
-    directory, out_path = task.directory, task.out_path
-    if task.private:
-        directory = _private_dir(task.directory, "order")
+    if task.remote is None:
+        directory, out_path = task.directory, task.out_path
+        if task.private:
+            directory = _private_dir(task.directory, "order")
+            if task.out_offset is None:
+                out_path = os.path.join(directory, os.path.basename(task.out_path))
+        return _order(task, directory, out_path)
+    with TempSpace() as local:
+        name = os.path.basename(task.out_path)
+        result = _order(task, local.path, os.path.join(local.path, name) if task.out_offset is None else task.out_path)
         if task.out_offset is None:
-            out_path = os.path.join(directory, os.path.basename(task.out_path))
+            result = result._replace(out_path=upload([result.out_path], _unique(task.remote, name))[0].url)
+        return result
+
+
+def _order(task: OrderTask, directory: str, out_path: str) -> OrderResult:
+    plan = make_plan(task.budget, task.max_open_files)
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
     try:
         fd = os.open(out_path, flags, 0o600)

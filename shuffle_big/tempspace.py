@@ -6,6 +6,12 @@ recognisable, and removed on success, error and interruption. A run that was
 killed with SIGKILL cannot clean up: the next run that spills to the same
 parent removes directories whose owner process is gone (same host only), and
 ``shuffle-big --clean-temp`` does it on demand.
+
+``-T`` may also be a URL (``s3://bucket/tmp``) for a cluster whose workers
+share no filesystem: each run then has a directory there too (``remote``),
+holding what workers hand to each other, while each process keeps its own
+files in its local temp directory. A killed run's objects are not found
+again; an expiry rule on the prefix removes them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import secrets
 import shutil
 import socket
 import tempfile
@@ -72,11 +79,20 @@ def clean_stale(parent: str | None = None) -> list[str]:
 
 class TempSpace:
     def __init__(self, parent: str | None = None) -> None:
-        if parent and fs.is_url(parent):
-            raise ShuffleError(f"-T '{parent}': temporary space must be a filesystem path (local or shared), not a URL")
-        self.parent = fs.local(parent) if parent else tempfile.gettempdir()
+        self.remote_parent = parent.rstrip("/") if parent and fs.is_url(parent) else None
+        self.parent = fs.local(parent) if parent and not self.remote_parent else tempfile.gettempdir()
         self._dir: str | None = None
+        self._remote: str | None = None
         self._serial = 0
+
+    @property
+    def remote(self) -> str | None:
+        """This run's directory under a URL ``-T`` (made on first use), or None when temp space is local."""
+        if self.remote_parent is not None and self._remote is None:
+            url = f"{self.remote_parent}/{PREFIX}{os.getpid()}.{secrets.token_hex(6)}"
+            fs.makedirs(url)
+            self._remote = url
+        return self._remote
 
     @property
     def path(self) -> str:
@@ -99,7 +115,7 @@ class TempSpace:
         return shutil.disk_usage(self.path).free
 
     def require(self, need: int) -> None:
-        """Fail early, before writing, if ``need`` bytes cannot fit."""
+        """Fail early, before writing, if ``need`` bytes cannot fit in the local temp directory."""
         free = self.free_bytes()
         if need > free:
             raise ShuffleError(
@@ -111,6 +127,9 @@ class TempSpace:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._remote is not None:
+            fs.remove(self._remote, recursive=True)
+            self._remote = None
 
     def __enter__(self) -> "TempSpace":
         return self

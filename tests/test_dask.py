@@ -5,8 +5,10 @@ A LocalCluster of 2 worker processes on loopback; skipped when the dask extra is
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
+import tempfile
 import threading
 import time
 
@@ -16,6 +18,7 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is not i
 
 from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
+from shuffle_big.tempspace import clean_stale  # noqa: E402
 
 from helpers import cli, numbered_lines, reference_order  # noqa: E402
 
@@ -59,7 +62,9 @@ def test_shards_on_the_cluster(cluster, corpus, tmp_path):
         assert (tmp_path / f"p{i}").read_bytes() == (local / f"p{i}").read_bytes()
 
 
-def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path):
+@pytest.mark.parametrize("store", [False, True])
+def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path, store):
+    """``store``: temp space is a URL, so the tasks work in each worker's own temp directory and upload."""
     src = tmp_path / "big.txt"
     src.write_bytes(numbered_lines(2_500_000))  # ~60 MB: seconds of work at 4M per worker
     out = tmp_path / "out.txt"
@@ -70,20 +75,30 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path
 
     def run():
         try:
-            shuffle([str(src)], str(out), memory=4 << 20, seed=7, temp_dir=str(temp), cluster=cluster)
+            shuffle([str(src)], str(out), memory=4 << 20, seed=7, temp_dir=f"local://{temp}" if store else str(temp),
+                    cluster=cluster)
         except BaseException as err:  # noqa: BLE001
             errors.append(err)
+
+    def scattering() -> bool:
+        if not store:
+            return any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*"))
+        return any(glob.glob(f"{tempfile.gettempdir()}/shuffle-big.{pid}.*/s*") for pid in pids)
 
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.time() + 30
-    while time.time() < deadline and not any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*")):
+    while time.time() < deadline and not scattering():
         time.sleep(0.01)  # until pass 1 is under way
     time.sleep(0.3)
     os.kill(pids[0], signal.SIGKILL)
     worker.join(timeout=180)
     assert not errors, errors
     assert out.read_bytes() == reference_order(src.read_bytes(), 7)
+    assert list(temp.iterdir()) == []
+    if store:  # the killed worker's own temp directory: the next temp directory made on its host removes it
+        clean_stale()
+        assert not glob.glob(f"{tempfile.gettempdir()}/shuffle-big.{pids[0]}.*")
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
 
 

@@ -61,6 +61,9 @@ def test_file_urls_from_the_command_line_with_workers(tmp_path):
     assert out.read_bytes() == reference_order(src.read_bytes(), 5)
 
 
-def test_temp_space_cannot_be_a_url(tmp_path):
+def test_temp_space_on_an_object_store_needs_the_dask_engine(tmp_path):
     proc = cli("-m", "1M", "-T", "memory://tmp", input=numbered_lines(100_000))
-    assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: -T 'memory://tmp': temporary space must be a filesystem path (local or shared), not a URL\n")
+    assert (proc.returncode, proc.stderr) == (
+        1, b"shuffle-big: -T 'memory://tmp': temporary space on an object store is for --engine dask; "
+           b"the local engine needs a directory\n",
+    )

@@ -1,0 +1,60 @@
+"""--engine dask against a real S3 protocol: s3fs talking to a moto server on loopback.
+
+Inputs, temp space (-T s3://...) and output all in a bucket, worker processes
+started by the command line. Skipped unless s3fs, moto and the dask extra are
+installed (all are in the [test] extra).
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
+s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed")
+moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+
+from helpers import cli, numbered_lines, reference_order  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A bucket ``bkt`` on a local S3 server; the environment that points boto at it."""
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    }
+    fs = s3fs.S3FileSystem(key="test", secret="test", client_kwargs={"endpoint_url": env["AWS_ENDPOINT_URL"]})
+    fs.mkdir("bkt")
+    yield fs, env
+    server.stop()
+
+
+def _objects(fs) -> list[str]:
+    fs.invalidate_cache()
+    return sorted(fs.find("bkt"))
+
+
+def test_everything_in_a_bucket(s3, tmp_path):
+    fs, env = s3
+    data = numbered_lines(300_000) + b"L" * 3_000_000 + b"\n" + numbered_lines(20_000, 3)
+    fs.pipe("bkt/in.txt", data)
+    proc = cli("--engine", "dask", "-j", 2, "-m", "2M", "--seed", 3, "-T", "s3://bkt/tmp", "s3://bkt/in.txt",
+               "-o", "s3://bkt/out.txt", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert fs.cat("bkt/out.txt") == reference_order(data, 3)
+    assert _objects(fs) == ["bkt/in.txt", "bkt/out.txt"], "temp objects are removed"
+
+
+def test_piped_compressed_input_and_shards_in_a_bucket(s3, tmp_path):
+    fs, env = s3
+    data = numbered_lines(200_000)
+    proc = cli("--engine", "dask", "-j", 2, "-m", "4M", "--seed", 4, "-T", "s3://bkt/tmp2/", "--shards", 2,
+               "-o", "s3://bkt/part-{i}.txt", input=gzip.compress(data, 1), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert fs.cat("bkt/part-0.txt") + fs.cat("bkt/part-1.txt") == reference_order(data, 4)
+    assert not [p for p in _objects(fs) if "tmp" in p]
