@@ -81,7 +81,8 @@ def main() -> None:
         "--variants", default="",
         help="extra shuffle-big runs (with the largest -j): verify (--verify), head (-n 1000 and -n 100000, "
         "with shuf -n 1000 unless skipped), dask (--engine dask on a local cluster of -j workers, each with "
-        "--memory/j, so that the total is the same)",
+        "--memory/j, so that the total is the same), dask-store (the same with -T local://DATA-DIR/store: "
+        "the object-store path, buckets uploaded and read back through fsspec)",
     )
     ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
     args = ap.parse_args()
@@ -121,13 +122,16 @@ def main() -> None:
     variants = set(filter(None, args.variants.split(",")))
     if "verify" in variants:
         tools.append((f"shuffle-big -j {jobs[-1]} -m {args.memory} --verify", ours(jobs[-1], "--verify"), None, None))
-    if "dask" in variants:
+    for variant, temp in (("dask", str(data_dir)), ("dask-store", f"local://{data_dir.resolve()}/store")):
+        if variant not in variants:
+            continue
         j = jobs[-1]
         per_worker = f"{parse_size(args.memory) // int(j) >> 20}M"
+        (data_dir / "store").mkdir(exist_ok=True)
         tools.append((
-            f"shuffle-big --engine dask -j {j} -m {per_worker} (per worker)",
+            f"shuffle-big --engine dask -j {j} -m {per_worker} (per worker) -T {temp}",
             [sys.executable, "-m", "shuffle_big", "--engine", "dask", "-j", j, "-m", per_worker, "--seed", "1",
-             "-T", str(data_dir), str(src), "-o", str(out)],
+             "-T", temp, str(src), "-o", str(out)],
             None, None,
         ))
     if "head" in variants:
