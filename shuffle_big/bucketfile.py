@@ -12,6 +12,7 @@ scatter task, so a task uploads one object, not one per bucket.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from .rawio import writev_all
 HEADER = struct.Struct("<QQ")
 COPY_CHUNK = 1 << 20
 READ_BUFFER = 64 << 10
+REMOTE_BATCH = fs.REMOTE_BLOCK
 
 
 class Part(NamedTuple):
@@ -111,45 +113,66 @@ def _stream(f, n: int) -> Iterator[bytes]:
         yield chunk
 
 
-def read_frames(part: PartRef, max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
-    """Frames of a bucket part: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes."""
-    if isinstance(part, Part) and not part.length:
+def read_frames(parts: Iterable[PartRef], max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    """Frames of a bucket's parts: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes.
+
+    Ranges of objects up to REMOTE_BATCH bytes in all are fetched together: an
+    object store answers concurrent requests in about the time of one, and a
+    bucket has a part from every scatter task.
+    """
+    batch: list[Part] = []
+    for part in parts:
+        if isinstance(part, Part):
+            if batch and sum(p.length for p in batch) + part.length > REMOTE_BATCH:
+                yield from _fetched(batch, max_frame)
+                batch = []
+            if part.length:
+                batch.append(part)
+            continue
+        try:
+            with open(part, "rb", buffering=READ_BUFFER) as f:
+                yield from _frames(f, None, max_frame)
+        except OSError as err:
+            raise describe_os_error(f"cannot read temporary file '{part}'", err) from None
+    yield from _fetched(batch, max_frame)
+
+
+def _fetched(parts: list[Part], max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    if not parts:
         return
     try:
-        yield from _frames(part, max_frame)
+        if len(parts) == 1 and parts[0].length > REMOTE_BATCH:  # too big to hold: read as it is used
+            part = parts[0]
+            with fs.open_read(part.url, part.offset + part.length) as f:
+                f.seek(part.offset)
+                yield from _frames(f, part.offset + part.length, max_frame)
+            return
+        blobs = fs.fetch_ranges([p.url for p in parts], [p.offset for p in parts], [p.offset + p.length for p in parts])
+        blobs.reverse()
+        while blobs:  # each blob is let go once its frames are read
+            yield from _frames(io.BytesIO(blobs.pop()), None, max_frame)
     except OSError as err:
-        name = part.url if isinstance(part, Part) else part
-        raise describe_os_error(f"cannot read temporary file '{name}'", err) from None
+        raise describe_os_error(f"cannot read temporary file '{parts[0].url}'", err) from None
 
 
-def _open(part: PartRef) -> tuple[BinaryIO, int | None]:
-    """The part's file positioned at its first frame, and where its frames end (None: at the end of the file)."""
-    if isinstance(part, str):
-        return open(part, "rb", buffering=READ_BUFFER), None
-    f = fs.open_read(part.url)
-    f.seek(part.offset)
-    return f, part.offset + part.length
-
-
-def _frames(part: PartRef, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
-    f, end = _open(part)
-    with f:
-        while end is None or f.tell() < end:
-            header = f.read(HEADER.size)
-            if not header:
-                return
-            nbytes, nrecords = HEADER.unpack(header)
-            if nbytes > max_frame and nrecords == 1:
-                keypos = f.tell() + nbytes
-                f.seek(keypos)
-                key = int(np.frombuffer(_read_exact(f, 8), dtype=np.uint64)[0])
-                f.seek(keypos - nbytes)
-                frame = LongFrame(key, nbytes, _stream(f, nbytes))
-                yield frame
-                for _ in frame.pieces:  # skip whatever the consumer left
-                    pass
-                f.seek(8, os.SEEK_CUR)
-                continue
-            data = _read_exact(f, nbytes)
-            keys = np.frombuffer(_read_exact(f, 8 * nrecords), dtype=np.uint64)
-            yield data, keys
+def _frames(f: BinaryIO, end: int | None, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+    """Frames from ``f`` up to offset ``end`` (None: its end)."""
+    while end is None or f.tell() < end:
+        header = f.read(HEADER.size)
+        if not header:
+            return
+        nbytes, nrecords = HEADER.unpack(header)
+        if nbytes > max_frame and nrecords == 1:
+            keypos = f.tell() + nbytes
+            f.seek(keypos)
+            key = int(np.frombuffer(_read_exact(f, 8), dtype=np.uint64)[0])
+            f.seek(keypos - nbytes)
+            frame = LongFrame(key, nbytes, _stream(f, nbytes))
+            yield frame
+            for _ in frame.pieces:  # skip whatever the consumer left
+                pass
+            f.seek(8, os.SEEK_CUR)
+            continue
+        data = _read_exact(f, nbytes)
+        keys = np.frombuffer(_read_exact(f, 8 * nrecords), dtype=np.uint64)
+        yield data, keys

@@ -66,11 +66,17 @@ def stat_of(path: str) -> Stat:
 REMOTE_BLOCK = 8 << 20
 
 
-def open_read(path: str) -> BinaryIO:
-    """Open for reading (seekable for files and object stores)."""
+def open_read(path: str, end: int | None = None) -> BinaryIO:
+    """Open for reading (seekable for files and object stores).
+
+    ``end``: the caller reads nothing at or past this offset of an object, so
+    the backend need not ask for its size nor read ahead beyond it.
+    """
     try:
         if is_url(path):
             fs, inner = _filesystem(path)
+            if end is not None:
+                return fs.open(inner, "rb", block_size=REMOTE_BLOCK, size=end)
             if fs.isdir(inner):
                 raise IsADirectoryError(21, "Is a directory")
             return fs.open(inner, "rb", block_size=REMOTE_BLOCK)
@@ -90,6 +96,12 @@ def open_write(path: str) -> BinaryIO:
         return fs.open(inner, "wb", block_size=REMOTE_BLOCK)
     except OSError as err:
         raise describe_os_error(f"cannot create '{path}'", err) from None
+
+
+def fetch_ranges(urls: list[str], starts: list[int], ends: list[int]) -> list[bytes]:
+    """Bytes [start, end) of each object, fetched concurrently where the backend can (s3fs, gcsfs)."""
+    fs, _ = _filesystem(urls[0])
+    return fs.cat_ranges([_filesystem(url)[1] for url in urls], starts, ends)
 
 
 def makedirs(url: str) -> None:

@@ -132,11 +132,6 @@ def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
     )
 
 
-def _frames(parts: list[PartRef], max_frame: float = float("inf")):
-    for path in parts:
-        yield from read_frames(path, max_frame)
-
-
 def order_bucket(
     parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
     directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
@@ -152,17 +147,17 @@ def order_bucket(
         if nrecords == 0:
             return 1
         if plan.fits(nbytes, nrecords):
-            order_frames(_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), plan.block_records, write)
+            order_frames(read_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), plan.block_records, write)
             return 1
         if nrecords == 1:
-            for frame in _frames(parts, max_frame=0):
+            for frame in read_frames(parts, max_frame=0):
                 for piece in frame.pieces:
                     write(piece)
             return 1
         bits = plan.bucket_bits(nbytes, nrecords, consumed)
         sub = FileBuckets(directory, name, consumed, bits, plan)
         try:
-            for frame in _frames(parts, max_frame=plan.block_size):
+            for frame in read_frames(parts, max_frame=plan.block_size):
                 if isinstance(frame, LongFrame):
                     sub.add_long(frame.key, frame.pieces)
                 else:

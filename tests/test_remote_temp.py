@@ -125,3 +125,13 @@ def test_worker_processes_through_local_urls(corpus, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == reference_order(corpus.read_bytes(), 9)
     assert list(store.iterdir()) == []
+
+
+def test_ranges_too_big_to_fetch_whole_are_streamed(threads, corpus, tmp_path, store, monkeypatch):
+    """Bucket parts above bucketfile.REMOTE_BATCH (8 MiB; 64 KiB here) are read as they are used, not held."""
+    from shuffle_big import bucketfile
+
+    monkeypatch.setattr(bucketfile, "REMOTE_BATCH", 64 << 10)
+    out = tmp_path / "out.txt"
+    shuffle([str(corpus)], str(out), memory=1 << 20, seed=6, temp_dir="memory://scratch", cluster=threads)
+    assert out.read_bytes() == reference_order(corpus.read_bytes(), 6)
