@@ -104,13 +104,16 @@ def fetch_ranges(urls: list[str], starts: list[int], ends: list[int]) -> list[by
     return fs.cat_ranges([_filesystem(url)[1] for url in urls], starts, ends)
 
 
-def makedirs(url: str) -> None:
-    """Make the directory ``url`` where the backend has directories (object stores have none)."""
+def mkdir(url: str) -> None:
+    """Make the directory ``url`` where the backend has directories (object stores have none); OSError if not.
+
+    Its parent must exist: on S3, ``makedirs`` would create a missing bucket.
+    """
     fs, inner = _filesystem(url)
     try:
-        fs.makedirs(inner, exist_ok=True)
-    except OSError as err:
-        raise describe_os_error(f"cannot create '{url}'", err) from None
+        fs.mkdir(inner, create_parents=False)
+    except FileExistsError:
+        pass
 
 
 def move(source: str, target: str) -> None:

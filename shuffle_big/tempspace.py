@@ -90,7 +90,10 @@ class TempSpace:
         """This run's directory under a URL ``-T`` (made on first use), or None when temp space is local."""
         if self.remote_parent is not None and self._remote is None:
             url = f"{self.remote_parent}/{PREFIX}{os.getpid()}.{secrets.token_hex(6)}"
-            fs.makedirs(url)
+            try:
+                fs.mkdir(url)
+            except OSError as err:
+                raise describe_os_error(f"cannot create temporary directory in '{self.remote_parent}'", err) from None
             self._remote = url
         return self._remote
 

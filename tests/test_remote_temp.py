@@ -109,7 +109,7 @@ def test_piped_and_compressed_input_is_scattered_here_and_uploaded(threads, tmp_
 
 
 def test_an_unusable_store_is_a_clear_error(threads, corpus, tmp_path):
-    with pytest.raises(ShuffleError, match="^'nosuchproto://x/tmp/shuffle-big.*'"):
+    with pytest.raises(ShuffleError, match="^'nosuchproto://x/tmp/shuffle-big.*': Protocol not known"):
         shuffle([str(corpus)], str(tmp_path / "out.txt"), memory=4 << 20, seed=1, temp_dir="nosuchproto://x/tmp",
                 cluster=threads)
     assert [p.name for p in tmp_path.iterdir()] == []

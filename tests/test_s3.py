@@ -58,3 +58,15 @@ def test_piped_compressed_input_and_shards_in_a_bucket(s3, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert fs.cat("bkt/part-0.txt") + fs.cat("bkt/part-1.txt") == reference_order(data, 4)
     assert not [p for p in _objects(fs) if "tmp" in p]
+
+
+def test_a_missing_bucket_is_a_clear_error_and_is_not_created(s3, tmp_path):
+    fs, env = s3
+    src = tmp_path / "in.txt"
+    src.write_bytes(numbered_lines(300_000))
+    proc = cli("--engine", "dask", "-j", 2, "-m", "2M", "-T", "s3://nobucket/tmp", src, "-o", tmp_path / "out.txt", env=env)
+    assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1, proc.stderr
+    assert proc.stderr == b"shuffle-big: cannot create temporary directory in 's3://nobucket/tmp': " \
+        b"The specified bucket does not exist\n"
+    assert not fs.exists("nobucket")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
