@@ -47,6 +47,7 @@ from .workers import Reporter, Workers, peak_rss
 
 FRAME_OVERHEAD = 16
 REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an object store
+REMOTE_MIN_MEMORY = 2 * fs.REMOTE_BLOCK  # a worker's budget with temp space on an object store: a buffer, and data
 MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
@@ -131,10 +132,17 @@ def shuffle(
     plan = make_plan(budget, fds)
     if seed is None:
         seed = secrets.randbits(63)
-    if temp_dir and fs.is_url(temp_dir) and cluster is None:
-        raise ShuffleError(
-            f"-T '{temp_dir}': temporary space on an object store is for --engine dask; the local engine needs a directory"
-        )
+    if temp_dir and fs.is_url(temp_dir):
+        if cluster is None:
+            raise ShuffleError(
+                f"-T '{temp_dir}': temporary space on an object store is for --engine dask; "
+                "the local engine needs a directory"
+            )
+        if budget < REMOTE_MIN_MEMORY:
+            raise ShuffleError(
+                f"-T '{temp_dir}': each worker needs --memory {REMOTE_MIN_MEMORY >> 20}M or more "
+                f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
+            )
     check_inputs(paths)
     size = input_size(paths, sep)
     jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))

@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
+from . import fs
 from .bucketfile import LongFrame, PartRef, read_frames, remove_parts, upload
 from .errors import describe_os_error
 from .fingerprint import Fingerprint
@@ -93,13 +94,18 @@ def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None
         return result._replace(parts=upload(result.parts, _unique(task.remote, task.name)))
 
 
+def _task_plan(task: "ScatterTask | OrderTask") -> Plan:
+    # Through an object store, a buffer of fs.REMOTE_BLOCK uploads or fetches at a time, outside the data.
+    return make_plan(task.budget - (fs.REMOTE_BLOCK if task.remote else 0), task.max_open_files)
+
+
 def _unique(directory: str, name: str) -> str:
     """A name no other attempt of the same task uses."""
     return f"{directory}/{name}.{secrets.token_hex(6)}"
 
 
 def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] | None) -> ScatterResult:
-    plan = make_plan(task.budget, task.max_open_files)
+    plan = _task_plan(task)
     reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
     sink = FileBuckets(directory, task.name, 0, task.bits, plan)
     done = 0
@@ -232,7 +238,7 @@ def run_order(task: OrderTask) -> OrderResult:
 
 
 def _order(task: OrderTask, directory: str, out_path: str) -> OrderResult:
-    plan = make_plan(task.budget, task.max_open_files)
+    plan = _task_plan(task)
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
     try:
         fd = os.open(out_path, flags, 0o600)

@@ -75,7 +75,8 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path
 
     def run():
         try:
-            shuffle([str(src)], str(out), memory=4 << 20, seed=7, temp_dir=f"local://{temp}" if store else str(temp),
+            shuffle([str(src)], str(out), memory=(16 if store else 4) << 20, seed=7,
+                    temp_dir=f"local://{temp}" if store else str(temp),
                     cluster=cluster)
         except BaseException as err:  # noqa: BLE001
             errors.append(err)

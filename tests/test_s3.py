@@ -43,7 +43,7 @@ def test_everything_in_a_bucket(s3, tmp_path):
     fs, env = s3
     data = numbered_lines(300_000) + b"L" * 3_000_000 + b"\n" + numbered_lines(20_000, 3)
     fs.pipe("bkt/in.txt", data)
-    proc = cli("--engine", "dask", "-j", 2, "-m", "2M", "--seed", 3, "-T", "s3://bkt/tmp", "s3://bkt/in.txt",
+    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 3, "-T", "s3://bkt/tmp", "s3://bkt/in.txt",
                "-o", "s3://bkt/out.txt", env=env)
     assert proc.returncode == 0, proc.stderr
     assert fs.cat("bkt/out.txt") == reference_order(data, 3)
@@ -52,8 +52,8 @@ def test_everything_in_a_bucket(s3, tmp_path):
 
 def test_piped_compressed_input_and_shards_in_a_bucket(s3, tmp_path):
     fs, env = s3
-    data = numbered_lines(200_000)
-    proc = cli("--engine", "dask", "-j", 2, "-m", "4M", "--seed", 4, "-T", "s3://bkt/tmp2/", "--shards", 2,
+    data = numbered_lines(500_000)
+    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 4, "-T", "s3://bkt/tmp2/", "--shards", 2,
                "-o", "s3://bkt/part-{i}.txt", input=gzip.compress(data, 1), env=env)
     assert proc.returncode == 0, proc.stderr
     assert fs.cat("bkt/part-0.txt") + fs.cat("bkt/part-1.txt") == reference_order(data, 4)
@@ -64,7 +64,7 @@ def test_a_missing_bucket_is_a_clear_error_and_is_not_created(s3, tmp_path):
     fs, env = s3
     src = tmp_path / "in.txt"
     src.write_bytes(numbered_lines(300_000))
-    proc = cli("--engine", "dask", "-j", 2, "-m", "2M", "-T", "s3://nobucket/tmp", src, "-o", tmp_path / "out.txt", env=env)
+    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "-T", "s3://nobucket/tmp", src, "-o", tmp_path / "out.txt", env=env)
     assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1, proc.stderr
     assert proc.stderr == b"shuffle-big: cannot create temporary directory in 's3://nobucket/tmp': " \
         b"The specified bucket does not exist\n"
