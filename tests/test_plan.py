@@ -68,3 +68,9 @@ def test_piece_bits_make_cache_sized_pieces():
     assert (20 << 20) >> bits <= p.records_per_piece
     assert (400 << 20) >> bits <= p.bytes_per_piece
     assert p.piece_bits(1000, 10, 0) == 0
+
+
+def test_a_bucket_whose_ordering_fits_is_ordered_whole():
+    p = make_plan(128 << 20)
+    assert p.piece_bits(4 << 20, 210_000, 8) == 0  # 4 MB of 20-byte lines at a worker's 128M
+    assert p.piece_bits(p.capacity, p.capacity // 20, 8) > 0  # a bucket at capacity is cut
