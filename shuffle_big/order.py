@@ -1,10 +1,9 @@
 """Pass 2: putting the records of one in-memory bucket in key order.
 
-A bucket is first cut by further key bits into pieces of a few thousand
-records; each piece is then ordered with one argsort, one gather and one
-join. Ordering pieces that fit in the CPU cache is ~3x faster per record than
-ordering a whole 100 MB bucket at once (measured: 31 ns/record at 256 KB, 83
-ns at 64 MB for 20-byte lines), which pays for the extra partition.
+A piece of records is ordered with one argsort, one gather and one join. A
+bucket is one piece when that fits its memory (``Plan.piece_bits``); a bigger
+one is first cut by further key bits into cache-sized pieces (ordering pieces
+of 256 KB costs 31 ns/record, a whole 64 MB bucket 83 ns, for 20-byte lines).
 """
 
 from __future__ import annotations
