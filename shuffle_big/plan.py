@@ -79,11 +79,11 @@ class Plan:
         """Key bits that cut an in-memory bucket into pieces ordered one at a time.
 
         0 when ordering it whole fits in memory, else pieces of cache size. A
-        cut holds a second copy of the bucket while it partitions, and what the
-        smaller pieces save in cache misses, the cut spends again: on 1 GB with
-        -j 2 -m 256M, cutting 4 MB buckets into 1 MB pieces against ordering
-        them whole gave the same pass-2 time (1.27 s on ~157-byte lines, 6.3 s
-        on 20-byte lines) and 7-17 MB more peak RSS per worker.
+        cut is one more split and join of every record, which the cache-sized
+        pieces do not win back: on 1 GB with -j 2 -m 256M (4 MB buckets),
+        pass 2 took 1.22-1.27 s whole against 1.80-1.86 s in 1 MB pieces on
+        ~157-byte lines, 5.8-6.6 s against 7.0-7.2 s on 20-byte lines, for 26
+        MB more peak RSS per worker on the latter (136 against 110 MB).
         """
         if WHOLE_PER_BYTE * nbytes + WHOLE_PER_RECORD * nrecords <= self.capacity:
             return 0

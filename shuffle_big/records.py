@@ -213,7 +213,9 @@ class RecordReader:
         keys, bucket ids, sort order); a block of empty lines would otherwise
         cost 60x its size (measured: 10 M empty lines at -m 16M peaked 17 MB
         over the idle interpreter before the cut). The record ends found here
-        (8 bytes per record) go with the blocks, so they are found once.
+        (8 bytes per record) go with the blocks, so they are found once (pass 1
+        on 1 GB of 20-byte lines, -j 2: 5.1-5.5 s against 5.8-6.0 s counting
+        newlines first; 5 MB more peak RSS per worker).
         """
         ends = record_ends(data)
         if len(ends) <= self.max_records:
