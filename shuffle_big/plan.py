@@ -22,11 +22,11 @@ MIN_MEMORY = 1 << 20
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
 CODE_RESERVE = 3 << 20  # memory a run uses beyond an idle interpreter that is not data
 MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall
-# Buckets per scatter, measured with -j 2 at 256M on 1 GB (alternating runs,
-# seconds): ~157-byte lines: 64 -> 4.4-5.5, 256 -> 4.8-4.9, 1024 -> 5.7-5.9;
-# 20-byte lines: 64 -> 14.2-15.5, 256 -> 14.4, 1024 -> 14.9-15.9. More buckets
-# spare pass 2 a cut into pieces but cost pass 1 more files and smaller writes.
-MAX_BUCKET_BITS = 8
+# Buckets per scatter. Buckets small enough to order whole make pass 2 faster
+# (on 4 GB of ~157-byte lines, -j 2 -m 256M: 1024 buckets per worker 7.6-8.6 s
+# against 11.2-12.0 s with 256 cut into pieces), and cost pass 1 more files and
+# smaller writes; the write-size floor below binds about here anyway.
+MAX_BUCKET_BITS = 11
 # Ordering n bytes in r records as one piece holds the records, their join, the
 # split list and the output at once: ~4 bytes per byte plus ~110 per record
 # (bytes objects, index list, Python ints of the argsort).
@@ -72,6 +72,10 @@ class Plan:
         """Memory needed to hold this many records in memory (data + keys)."""
         return nbytes + 8 * nrecords
 
+    def whole_cost(self, nbytes: float, nrecords: float) -> float:
+        """Memory to order this many records as one piece."""
+        return WHOLE_PER_BYTE * nbytes + WHOLE_PER_RECORD * nrecords
+
     def fits(self, nbytes: int, nrecords: int) -> bool:
         return self.cost(nbytes, nrecords) <= self.capacity
 
@@ -85,7 +89,7 @@ class Plan:
         ~157-byte lines, 5.8-6.6 s against 7.0-7.2 s on 20-byte lines, for 26
         MB more peak RSS per worker on the latter (136 against 110 MB).
         """
-        if WHOLE_PER_BYTE * nbytes + WHOLE_PER_RECORD * nrecords <= self.capacity:
+        if self.whole_cost(nbytes, nrecords) <= self.capacity:
             return 0
         bits = max(ceil_log2(nrecords / self.records_per_piece), ceil_log2(nbytes / self.bytes_per_piece))
         return min(bits, 16, 64 - consumed)
@@ -93,21 +97,18 @@ class Plan:
     def bucket_bits(self, nbytes: float, nrecords: float, consumed: int) -> int:
         """Key bits for file buckets holding ``nbytes`` in ``nrecords`` records.
 
-        Aims each bucket at one cache-sized piece, so pass 2 orders it without
-        cutting it first (each cut costs another split and join per record),
-        and at no more than 60% of capacity so random variation in bucket
-        sizes rarely forces another pass. Never fewer than 2 buckets (this is
+        Aims each bucket at 60% of what pass 2 can order whole, so it orders
+        it without cutting it first (each cut costs another split and join per
+        record; on 1 GB of 20-byte lines, -j 2 -m 256M, 512 buckets per worker
+        took pass 2 4.1-4.3 s against 6.0 s for 256), and random variation in
+        bucket sizes rarely forces another pass. Never fewer than 2 buckets (this is
         only called when the data does not fit), never more than the open-file
         limit, than makes bucket writes tiny, or than makes a block's bucket
         bounds (8 bytes per bucket) weigh more than a quarter of the block.
         Buckets still too big are split again by the next key bits, or cut
         into pieces in memory.
         """
-        want = max(
-            ceil_log2(self.cost(nbytes, nrecords) / (0.6 * self.capacity)),
-            ceil_log2(nrecords / self.records_per_piece),
-            ceil_log2(nbytes / self.bytes_per_piece),
-        )
+        want = ceil_log2(self.whole_cost(nbytes, nrecords) / (0.6 * self.capacity))
         most = floor_log2(min(self.max_buckets, self.write_buffer // MIN_WRITE, self.block_size // 32))
         return max(1, min(want, most, MAX_BUCKET_BITS, 64 - consumed))
 

@@ -24,20 +24,15 @@ def test_plan_rejects_tiny_budget():
         make_plan(MIN_MEMORY - 1)
 
 
-def test_buckets_are_piece_sized_while_limits_allow():
+def test_buckets_are_ordered_whole_while_limits_allow():
     p = make_plan(256 << 20, max_open_files=20000)
-    bits = p.bucket_bits(1 << 26, 1 << 19, 0)  # 64 MB of 128-byte lines
-    assert (1 << 26) >> bits <= p.bytes_per_piece
-    assert (1 << 19) >> bits <= p.records_per_piece
-    assert p.bucket_bits(1 << 27, 1 << 20, 0) == bits + 1
+    for nbytes, nrecords in [(1 << 30, 1 << 23), (1 << 30, 1 << 26), (1 << 32, 1 << 25)]:  # 128- and 16-byte lines
+        bits = p.bucket_bits(nbytes, nrecords, 0)
+        assert p.whole_cost(nbytes >> bits, nrecords >> bits) <= 0.6 * p.capacity  # with room for variation
+        assert p.piece_bits(nbytes >> bits, nrecords >> bits, bits) == 0
+        assert p.whole_cost(nbytes >> (bits - 1), nrecords >> (bits - 1)) > 0.6 * p.capacity  # and no more buckets
+    assert p.bucket_bits(1 << 27, 1 << 20, 0) + 1 == p.bucket_bits(1 << 28, 1 << 21, 0)
     assert p.bucket_bits(1 << 40, 1 << 33, 0) == MAX_BUCKET_BITS
-
-
-def test_buckets_fit_in_memory():
-    p = make_plan(64 << 20, max_open_files=20000)
-    p = p.__class__(**{**p.__dict__, "bytes_per_piece": 1 << 40, "records_per_piece": 1 << 40})
-    bits = p.bucket_bits(1 << 30, 1 << 20, 0)
-    assert p.cost(1 << 30, 1 << 20) / (1 << bits) <= 0.6 * p.capacity
 
 
 def test_bucket_bits_respect_open_file_limit():
@@ -62,8 +57,9 @@ def test_bucket_bits_split_at_least_in_two():
     assert p.bucket_bits(p.capacity + 1, 1, 0) >= 1
 
 
-def test_piece_bits_make_cache_sized_pieces():
+def test_piece_bits_make_cache_sized_pieces_of_a_bucket_too_big_to_order_whole():
     p = make_plan(1 << 30)
+    assert p.whole_cost(400 << 20, 20 << 20) > p.capacity
     bits = p.piece_bits(400 << 20, 20 << 20, 0)
     assert (20 << 20) >> bits <= p.records_per_piece
     assert (400 << 20) >> bits <= p.bytes_per_piece
