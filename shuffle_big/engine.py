@@ -407,7 +407,7 @@ class _Run:
                 done = self.workers.result(future)
                 self._order_done(task, done)
                 self.out.copy_from(done.out_path)
-                _discard(done.out_path)
+                fs.remove(done.out_path)
                 meter.to(self.out.bytes_written)
 
     def _order_done(self, task: OrderTask, value: OrderResult) -> None:
@@ -440,13 +440,6 @@ class _Run:
             for f in finished:
                 yield f, self.workers.result(f)
             meter.to(progress())
-
-
-def _discard(path: str) -> None:
-    if fs.is_url(path):
-        fs.remove(path)
-    else:
-        os.unlink(path)
 
 
 def _release_free_memory() -> None:

@@ -122,7 +122,13 @@ def move(source: str, target: str) -> None:
 
 
 def remove(path: str, recursive: bool = False) -> None:
-    """Remove what is at URL ``path`` (everything under it, if ``recursive``), if anything."""
+    """Remove the file or object at ``path`` (everything under a URL, if ``recursive``), if anything."""
+    if not is_url(path):
+        try:
+            os.unlink(local(path))
+        except FileNotFoundError:
+            pass
+        return
     fs, inner = _filesystem(path)
     try:
         fs.rm(inner, recursive=recursive)
