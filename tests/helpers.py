@@ -53,3 +53,8 @@ def reference_order(data: bytes, seed: int, sep: bytes = b"\n", header: int = 0)
 
 def numbered_lines(n: int, width: int = 0) -> bytes:
     return b"".join(b"%d %s\n" % (i, b"x" * (width or i % 37)) for i in range(n))
+
+
+def header_lines_and_a_long_one(n: int) -> bytes:
+    """A header line, ``n`` numbered lines, a 3 MB line (split again at small budgets), 50,000 more lines."""
+    return b"h1,h2\n" + numbered_lines(n) + b"L" * 3_000_000 + b"\n" + numbered_lines(50_000, 3)

@@ -20,7 +20,7 @@ from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
 from shuffle_big.tempspace import clean_stale  # noqa: E402
 
-from helpers import cli, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, header_lines_and_a_long_one, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("dask") / "in.txt"
-    path.write_bytes(b"h1,h2\n" + numbered_lines(400_000) + b"L" * 3_000_000 + b"\n" + numbered_lines(50_000, 3))
+    path.write_bytes(header_lines_and_a_long_one(400_000))
     return path
 
 

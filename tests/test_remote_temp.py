@@ -21,7 +21,7 @@ from shuffle_big import fs, shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
 from shuffle_big.errors import ShuffleError  # noqa: E402
 
-from helpers import cli, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, header_lines_and_a_long_one, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def threads():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("remote") / "in.txt"
-    path.write_bytes(b"h1,h2\n" + numbered_lines(300_000) + b"L" * 3_000_000 + b"\n" + numbered_lines(50_000, 3))
+    path.write_bytes(header_lines_and_a_long_one(300_000))
     return path
 
 
