@@ -113,7 +113,10 @@ def _stream(f, n: int) -> Iterator[bytes]:
         yield chunk
 
 
-def read_frames(parts: Iterable[PartRef], max_frame: float = float("inf")) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+Frame = tuple[bytes, np.ndarray] | LongFrame
+
+
+def read_frames(parts: Iterable[PartRef], max_frame: float = float("inf")) -> Iterator[Frame]:
     """Frames of a bucket's parts: ``(data, keys)``, or ``LongFrame`` above ``max_frame`` bytes.
 
     Ranges of objects up to REMOTE_BATCH bytes in all are fetched together: an
@@ -121,13 +124,15 @@ def read_frames(parts: Iterable[PartRef], max_frame: float = float("inf")) -> It
     bucket has a part from every scatter task.
     """
     batch: list[Part] = []
+    held = 0  # bytes of the ranges in batch
     for part in parts:
         if isinstance(part, Part):
-            if batch and sum(p.length for p in batch) + part.length > REMOTE_BATCH:
+            if batch and held + part.length > REMOTE_BATCH:
                 yield from _fetched(batch, max_frame)
-                batch = []
+                batch, held = [], 0
             if part.length:
                 batch.append(part)
+                held += part.length
             continue
         try:
             with open(part, "rb", buffering=READ_BUFFER) as f:
@@ -137,7 +142,7 @@ def read_frames(parts: Iterable[PartRef], max_frame: float = float("inf")) -> It
     yield from _fetched(batch, max_frame)
 
 
-def _fetched(parts: list[Part], max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+def _fetched(parts: list[Part], max_frame: float) -> Iterator[Frame]:
     if not parts:
         return
     try:
@@ -155,7 +160,7 @@ def _fetched(parts: list[Part], max_frame: float) -> Iterator[tuple[bytes, np.nd
         raise describe_os_error(f"cannot read temporary file '{parts[0].url}'", err) from None
 
 
-def _frames(f: BinaryIO, end: int | None, max_frame: float) -> Iterator[tuple[bytes, np.ndarray] | LongFrame]:
+def _frames(f: BinaryIO, end: int | None, max_frame: float) -> Iterator[Frame]:
     """Frames from ``f`` up to offset ``end`` (None: its end)."""
     while end is None or f.tell() < end:
         header = f.read(HEADER.size)

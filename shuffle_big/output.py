@@ -127,7 +127,9 @@ class Output(CommitOnSuccess):
 
     def copy_from(self, path: str) -> None:
         """Append the records of file ``path`` (internal form), in the kernel with sendfile when nothing is to change."""
-        if self._compressor is not None or self.swap or self.fingerprint is not None or self._remote is not None or fs.is_url(path):
+        # sendfile needs two local descriptors and bytes that pass unchanged
+        plain = self._compressor is None and not self.swap and self.fingerprint is None and self._remote is None
+        if not plain or fs.is_url(path):
             copy_through(path, self.write)
             return
         with open(path, "rb") as f:

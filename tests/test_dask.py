@@ -20,20 +20,13 @@ from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
 from shuffle_big.tempspace import clean_stale  # noqa: E402
 
-from helpers import cli, header_lines_and_a_long_one, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cluster():
     with DaskCluster(None, 2) as c:
         yield c
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dask") / "in.txt"
-    path.write_bytes(header_lines_and_a_long_one(400_000))
-    return path
 
 
 @pytest.mark.parametrize("seed, memory, to_file, extra", [
@@ -43,21 +36,22 @@ def corpus(tmp_path_factory):
     (4, 4 << 20, True, {"header": 1, "verify": True}),
     (5, 2 << 20, False, {"sep": b"\0"}),
 ])
-def test_same_bytes_as_the_local_engine(cluster, corpus, tmp_path, seed, memory, to_file, extra):
+def test_same_bytes_as_the_local_engine(cluster, long_line_corpus, tmp_path, seed, memory, to_file, extra):
     out = tmp_path / "out.txt"
-    result = shuffle([str(corpus)], str(out) if to_file else str(tmp_path / "s{i}"), memory=memory, seed=seed,
+    result = shuffle([str(long_line_corpus)], str(out) if to_file else str(tmp_path / "s{i}"), memory=memory, seed=seed,
                      temp_dir=str(tmp_path), cluster=cluster, shards=None if to_file else 1, **extra)
     got = out.read_bytes() if to_file else (tmp_path / "s0").read_bytes()
-    assert got == reference_order(corpus.read_bytes(), seed, extra.get("sep", b"\n"), extra.get("header", 0))
+    assert got == reference_order(long_line_corpus.read_bytes(), seed, extra.get("sep", b"\n"), extra.get("header", 0))
     assert result.jobs == 2 and not result.in_memory
     assert sorted(p.name for p in tmp_path.iterdir()) == (["out.txt"] if to_file else ["s0"])  # temp space cleaned
 
 
-def test_shards_on_the_cluster(cluster, corpus, tmp_path):
-    shuffle([str(corpus)], str(tmp_path / "p{i}"), memory=8 << 20, seed=6, temp_dir=str(tmp_path), cluster=cluster, shards=3)
+def test_shards_on_the_cluster(cluster, long_line_corpus, tmp_path):
+    shuffle([str(long_line_corpus)], str(tmp_path / "p{i}"), memory=8 << 20, seed=6, temp_dir=str(tmp_path),
+            cluster=cluster, shards=3)
     local = tmp_path / "local"
     local.mkdir()
-    shuffle([str(corpus)], str(local / "p{i}"), memory=16 << 20, seed=6, jobs=2, shards=3)
+    shuffle([str(long_line_corpus)], str(local / "p{i}"), memory=16 << 20, seed=6, jobs=2, shards=3)
     for i in range(3):
         assert (tmp_path / f"p{i}").read_bytes() == (local / f"p{i}").read_bytes()
 
@@ -103,10 +97,10 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
 
 
-def test_the_command_line_engine_and_a_bad_scheduler(corpus, tmp_path):
+def test_the_command_line_engine_and_a_bad_scheduler(long_line_corpus, tmp_path):
     out = tmp_path / "out.txt"
-    cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 8, "-T", tmp_path, corpus, "-o", out, check=True)
-    assert out.read_bytes() == cli("-m", "16M", "--seed", 8, corpus, check=True).stdout
+    cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 8, "-T", tmp_path, long_line_corpus, "-o", out, check=True)
+    assert out.read_bytes() == cli("-m", "16M", "--seed", 8, long_line_corpus, check=True).stdout
     proc = cli("--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
     assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
     assert proc.stderr.startswith(b"shuffle-big: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:1': ")

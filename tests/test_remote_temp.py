@@ -21,7 +21,7 @@ from shuffle_big import fs, shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
 from shuffle_big.errors import ShuffleError  # noqa: E402
 
-from helpers import cli, header_lines_and_a_long_one, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,6 @@ def threads():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local:
         with DaskCluster(local.scheduler_address) as c:
             yield c
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("remote") / "in.txt"
-    path.write_bytes(header_lines_and_a_long_one(300_000))
-    return path
 
 
 @pytest.fixture
@@ -75,9 +68,9 @@ def store(monkeypatch, tmp_path):
     (4, "out.txt", {"sep": b"\0"}),
     (5, "p{i}", {"shards": 3}),
 ])
-def test_same_bytes_through_an_object_store(threads, corpus, tmp_path, store, seed, output, extra):
+def test_same_bytes_through_an_object_store(threads, long_line_corpus, tmp_path, store, seed, output, extra):
     mem, written, local = store
-    result = shuffle([str(corpus)], str(tmp_path / output), memory=16 << 20, seed=seed,
+    result = shuffle([str(long_line_corpus)], str(tmp_path / output), memory=16 << 20, seed=seed,
                      temp_dir="memory://scratch/tmp", cluster=threads, **extra)
     assert result.passes >= 3 or extra.get("sep"), "the bucket of the 3 MB line is split again inside its task"
     if "shards" in extra:
@@ -86,7 +79,7 @@ def test_same_bytes_through_an_object_store(threads, corpus, tmp_path, store, se
         got = gzip.decompress((tmp_path / output).read_bytes())
     else:
         got = (tmp_path / output).read_bytes()
-    assert got == reference_order(corpus.read_bytes(), seed, extra.get("sep", b"\n"), extra.get("header", 0))
+    assert got == reference_order(long_line_corpus.read_bytes(), seed, extra.get("sep", b"\n"), extra.get("header", 0))
     names = [w.rsplit("/", 1)[-1] for w in written]
     scatter = [n for n in names if n.startswith("s")]
     runs = [n for n in names if n.startswith("o")]
@@ -108,32 +101,33 @@ def test_piped_and_compressed_input_is_scattered_here_and_uploaded(threads, tmp_
     assert not mem.find("/scratch") and not list(local.iterdir())
 
 
-def test_an_unusable_store_or_a_small_budget_is_a_clear_error(threads, corpus, tmp_path):
+def test_an_unusable_store_or_a_small_budget_is_a_clear_error(threads, long_line_corpus, tmp_path):
     with pytest.raises(ShuffleError, match="^'nosuchproto://x/tmp/shuffle-big.*': Protocol not known"):
-        shuffle([str(corpus)], str(tmp_path / "out.txt"), memory=16 << 20, seed=1, temp_dir="nosuchproto://x/tmp",
-                cluster=threads)
+        shuffle([str(long_line_corpus)], str(tmp_path / "out.txt"), memory=16 << 20, seed=1,
+                temp_dir="nosuchproto://x/tmp", cluster=threads)
     with pytest.raises(ShuffleError, match=r"^-T 'memory://x': each worker needs --memory 16M or more \(uploads"):
-        shuffle([str(corpus)], str(tmp_path / "out.txt"), memory=8 << 20, temp_dir="memory://x", cluster=threads)
+        shuffle([str(long_line_corpus)], str(tmp_path / "out.txt"), memory=8 << 20, temp_dir="memory://x",
+                cluster=threads)
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_worker_processes_through_local_urls(corpus, tmp_path):
+def test_worker_processes_through_local_urls(long_line_corpus, tmp_path):
     """Real worker processes, from the command line, with the store a local:// URL."""
     store = tmp_path / "store"
     store.mkdir()
     out = tmp_path / "out.txt"
-    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 9, "-T", f"local://{store}", str(corpus), "-o", out,
-               "--stats")
+    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 9, "-T", f"local://{store}", str(long_line_corpus),
+               "-o", out, "--stats")
     assert proc.returncode == 0, proc.stderr
-    assert out.read_bytes() == reference_order(corpus.read_bytes(), 9)
+    assert out.read_bytes() == reference_order(long_line_corpus.read_bytes(), 9)
     assert list(store.iterdir()) == []
 
 
-def test_ranges_too_big_to_fetch_whole_are_streamed(threads, corpus, tmp_path, store, monkeypatch):
+def test_ranges_too_big_to_fetch_whole_are_streamed(threads, long_line_corpus, tmp_path, store, monkeypatch):
     """Bucket parts above bucketfile.REMOTE_BATCH (8 MiB; 64 KiB here) are read as they are used, not held."""
     from shuffle_big import bucketfile
 
     monkeypatch.setattr(bucketfile, "REMOTE_BATCH", 64 << 10)
     out = tmp_path / "out.txt"
-    shuffle([str(corpus)], str(out), memory=16 << 20, seed=6, temp_dir="memory://scratch", cluster=threads)
-    assert out.read_bytes() == reference_order(corpus.read_bytes(), 6)
+    shuffle([str(long_line_corpus)], str(out), memory=16 << 20, seed=6, temp_dir="memory://scratch", cluster=threads)
+    assert out.read_bytes() == reference_order(long_line_corpus.read_bytes(), 6)
