@@ -5,13 +5,18 @@ for, whatever the parent holds. They ignore SIGINT (the parent decides) and
 report bytes done for the progress bar in a shared array, one slot per
 task: no lock needed (a lock is a semaphore that multiprocessing's resource
 tracker complains about when we exit by a signal).
+
+Spawning is a critical section, as in sort.c: signals are held while a
+worker starts (see ``_spawning``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.util
 import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
@@ -21,9 +26,42 @@ from .errors import ShuffleError
 _counter = None
 
 
+@contextlib.contextmanager
+def _spawning():
+    """Hold SIGINT, SIGTERM and SIGHUP while a worker may be spawned.
+
+    A spawned child waits for its start-up data on a pipe before it is the
+    pool's to kill: had the parent's handler raised mid-spawn, that child
+    would be left behind, printing an EOFError traceback when the pipe closed.
+    So the handlers only note a signal here, and it is raised again once the
+    spawn is done. SIGINT is also blocked, because a signal mask survives exec:
+    the child starts deaf to the Ctrl-C that the terminal sends the whole
+    process group (else it prints a KeyboardInterrupt traceback from half-way
+    through its imports) until ``_init_worker`` ignores SIGINT for good.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers, and only it runs them
+        return
+    held: list[int] = []
+    saved = {}
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if callable(signal.getsignal(signum)):  # leave SIG_IGN (nohup) alone
+            saved[signum] = signal.signal(signum, lambda n, _: held.append(n))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C pending meanwhile is noted here
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        for signum in held:
+            signal.raise_signal(signum)
+
+
 def _init_worker(counter) -> None:
     global _counter
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since birth, by _spawning
     _counter = counter
 
 
@@ -73,7 +111,8 @@ class Workers:
     def submit(self, fn: Callable, *args) -> Future:
         """Run ``fn(*args)`` in a worker; get its value with ``result``."""
         try:
-            return self._pool.submit(_measured, fn, *args)
+            with _spawning():  # submit starts a worker while fewer than `jobs` run
+                return self._pool.submit(_measured, fn, *args)
         except BrokenProcessPool:
             raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
 
@@ -91,13 +130,19 @@ class Workers:
         return sum(self.counter)
 
     def kill(self) -> None:
-        processes = list((self._pool._processes or {}).values())  # no public API to stop running tasks
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        pool = self._pool  # no public API to stop running tasks
+        processes = list((pool._processes or {}).values())
+        manager = pool._executor_manager_thread
+        pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             if p.is_alive():
                 p.kill()
         for p in processes:
             p.join()
+        if manager is not None:
+            # It is noticing the dead workers; closing the queues under it (below)
+            # would make it die with a traceback on our stderr.
+            manager.join(timeout=10)
         # The pool's queues hold semaphores that multiprocessing's resource tracker
         # reports as leaked (on our stderr) unless their finalizers run, and a run
         # ended by a signal never reaches the atexit hook that would run them.

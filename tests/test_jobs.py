@@ -97,6 +97,29 @@ def test_sigterm_stops_workers_and_cleans_up(big, temp_dir):
     assert not [k for k in kids if Path(f"/proc/{k}").exists() and b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
 
 
+def _when_spawning(proc) -> None:
+    """Return as soon as the second worker exists: the parent is still spawning it."""
+    deadline = time.time() + 20
+    while len(_children(proc.pid)) < 2 and time.time() < deadline:
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGINT, True)])
+def test_signal_while_workers_start(big, temp_dir, sig, group):
+    """A signal mid-spawn: no traceback from a half-started worker, and no signal lost.
+
+    Ctrl-C goes to the whole process group, so the workers get it too.
+    """
+    for delay in (0, 0.02, 0.05, 0.1):  # later, a worker is importing the package
+        proc = cli_popen("-j", 2, "-m", "16M", "-T", temp_dir, big, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+        _when_spawning(proc)
+        time.sleep(delay)
+        os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+        assert (proc.wait(timeout=30), proc.stderr.read()) == (-sig, b""), delay
+        assert list(temp_dir.iterdir()) == []
+
+
 def test_small_stdin_with_jobs_stays_in_memory(tmp_path):
     data = numbered_lines(5000)
     proc = cli("-j", 2, "-m", "64M", "--seed", 8, "-T", tmp_path / "missing", "-v", input=data, check=True)
