@@ -180,9 +180,13 @@ def main(
     Lines are bytes: any encoding, CRLF and NUL pass through unchanged; a last
     line without a newline gets one.
     """
-    # Until the work starts, Ctrl-C just ends the process (nothing to clean up yet);
-    # without this, an interrupt during the imports below prints a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # As in sort.c, a signal ignored when we started (nohup, a background job of
+    # a script) stays ignored: whoever started us wants the run to outlive it.
+    caught = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not signal.SIG_IGN]
+    if signal.SIGINT in caught:
+        # Until the work starts, Ctrl-C just ends the process (nothing to clean up
+        # yet); without this, an interrupt during the imports below prints a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     from .engine import shuffle
 
     if clean_temp:
@@ -200,9 +204,8 @@ def main(
         if seed is not None:
             raise click.UsageError("cannot combine --seed and --random-source")
         seed = _seed_from(random_source)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_terminated)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in caught:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else _raise_terminated)
     if memory and memory > total_ram():
         clamped = total_ram() * 4 // 5
         if not quiet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -118,6 +119,25 @@ def test_signal_while_workers_start(big, temp_dir, sig, group):
         os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
         assert (proc.wait(timeout=30), proc.stderr.read()) == (-sig, b""), delay
         assert list(temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["nohup", "background job"])
+def test_signals_ignored_at_start_stay_ignored(big, tmp_path, temp_dir, how):
+    """Like sort: under nohup a hangup, in a script's `cmd &` a Ctrl-C, does not stop the run."""
+    out = tmp_path / "out.txt"
+    args = ["-j", 2, "-m", "16M", "--seed", 4, "-T", temp_dir, big, "-o", out]
+    if how == "nohup":
+        sig = signal.SIGHUP
+        proc = subprocess.Popen(["nohup", sys.executable, "-m", "shuffle_big", *map(str, args)],
+                                stderr=subprocess.PIPE, start_new_session=True)
+    else:
+        sig = signal.SIGINT  # what a shell without job control does to a command run with &
+        proc = cli_popen(*args, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(sig, signal.SIG_IGN))
+    _wait_for_workers(proc, temp_dir, 2)
+    os.killpg(proc.pid, sig)  # the workers get it too, as from a terminal
+    assert (proc.wait(timeout=60), proc.stderr.read()) == (0, b"")
+    assert out.read_bytes() == reference_order(big.read_bytes(), 4)
 
 
 def test_small_stdin_with_jobs_stays_in_memory(tmp_path):
