@@ -23,7 +23,7 @@ import logging
 from typing import Callable
 
 from .errors import ShuffleError
-from .workers import _measured
+from .workers import _measured, sigint_blocked
 
 
 class DaskCluster:
@@ -42,18 +42,30 @@ class DaskCluster:
         except ImportError:
             raise ShuffleError("--engine dask needs the extra: pip install 'shuffle-big[dask]'") from None
         try:
-            if self.scheduler is None:
-                self._local = LocalCluster(
-                    n_workers=self.want_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                )
-                self.client = Client(self._local, timeout=self.timeout)
-            else:
-                self.client = Client(self.scheduler, timeout=self.timeout)
+            # A signal mask is inherited by threads and survives exec: with SIGINT
+            # blocked while they start, the cluster's threads and worker processes
+            # never see the Ctrl-C that a terminal sends the whole process group
+            # (each would print a KeyboardInterrupt traceback). This process
+            # alone gets it (on the way out, if it came meanwhile), and stops them.
+            with sigint_blocked():
+                if self.scheduler is None:
+                    self._local = LocalCluster(
+                        n_workers=self.want_workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                        # The scheduler serves HTTP even without a dashboard, by default
+                        # on 8787: a second run at once would warn that it is taken.
+                        scheduler_kwargs={"dashboard_address": ":0"},
+                    )
+                    self.client = Client(self._local, timeout=self.timeout)
+                else:
+                    self.client = Client(self.scheduler, timeout=self.timeout)
         except (OSError, TimeoutError, ValueError) as err:
             self.close()
             where = self.scheduler or "a local cluster"
             raise ShuffleError(f"cannot connect to the Dask scheduler at '{where}': {err}") from None
+        except BaseException:
+            self.close()
+            raise
         return self
 
     @property
@@ -62,7 +74,9 @@ class DaskCluster:
         return max(1, len(self.client.scheduler_info()["workers"]))
 
     def pool(self) -> "DaskPool":
-        return DaskPool(self.client)
+        # Our own workers can be stopped mid-task when a run fails; a shared
+        # cluster's cannot, so its running tasks finish on their own.
+        return DaskPool(self.client, stop=self.close if self._local is not None else None)
 
     def close(self) -> None:
         if self.client is not None:
@@ -81,8 +95,9 @@ class DaskPool:
 
     done_bytes = 0  # no shared progress counter across machines: progress comes from completions
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, stop: Callable[[], None] | None = None) -> None:
         self.client = client
+        self._stop = stop
         self.peak_rss = 0
         self._futures: list = []
 
@@ -107,9 +122,11 @@ class DaskPool:
         return value
 
     def kill(self) -> None:
-        """Stop what is pending; a task already running on a remote worker finishes on its own."""
+        """Stop what is pending, and our own cluster's workers, before the temp space goes."""
         self.client.cancel(self._futures, force=True)
         self._futures = []
+        if self._stop is not None:
+            self._stop()
 
     def __enter__(self) -> "DaskPool":
         return self

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.util
+from multiprocessing import resource_tracker
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -47,15 +48,30 @@ def _spawning():
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if callable(signal.getsignal(signum)):  # leave SIG_IGN (nohup) alone
             saved[signum] = signal.signal(signum, lambda n, _: held.append(n))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        yield
+        with sigint_blocked():  # a Ctrl-C pending meanwhile is noted on the way out
+            yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C pending meanwhile is noted here
         for signum, handler in saved.items():
             signal.signal(signum, handler)
         for signum in held:
             signal.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def sigint_blocked():
+    """Block SIGINT in this thread: threads and processes it starts meanwhile inherit the block.
+
+    multiprocessing's resource tracker unblocks SIGINT in the thread that
+    starts it (it blocks and then *unblocks* it around its own spawn), which
+    would silently undo this; so it is started first.
+    """
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _init_worker(counter) -> None:

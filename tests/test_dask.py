@@ -8,6 +8,8 @@ from __future__ import annotations
 import glob
 import os
 import signal
+import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -20,7 +22,7 @@ from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.dask_engine import DaskCluster  # noqa: E402
 from shuffle_big.tempspace import clean_stale  # noqa: E402
 
-from helpers import cli, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, cli_popen, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +97,60 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path
         clean_stale()
         assert not glob.glob(f"{tempfile.gettempdir()}/shuffle-big.{pids[0]}.*")
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the next tests
+
+
+def _session_members(sid: int) -> list[int]:
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(stat.split("/")[2]))
+    return found
+
+
+@pytest.mark.parametrize("when", ["cluster starting", "pass 1"])
+def test_ctrl_c_stops_the_run_and_its_cluster_quietly(tmp_path, when):
+    """Ctrl-C reaches the whole process group: only the client may act on it (no worker tracebacks)."""
+    src = tmp_path / "big.txt"
+    src.write_bytes(numbered_lines(2_500_000))
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"old\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = cli_popen("--engine", "dask", "-j", 2, "-m", "4M", "-T", temp, src, "-o", out, stderr=subprocess.PIPE,
+                     start_new_session=True)
+    deadline = time.time() + 60
+    if when == "cluster starting":
+        while time.time() < deadline and len(_session_members(proc.pid)) < 3:  # the client, a worker and more
+            time.sleep(0.01)
+        time.sleep(0.2)
+    else:
+        while time.time() < deadline and not any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*")):
+            time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert (proc.wait(timeout=60), proc.stderr.read()) == (-signal.SIGINT, b"")
+    assert list(temp.iterdir()) == []
+    assert out.read_bytes() == b"old\n"
+    time.sleep(1)
+    assert _session_members(proc.pid) == []  # the workers are gone too
+
+
+def test_a_run_prints_nothing_when_the_dashboard_port_is_taken(tmp_path):
+    """Another cluster (another run) holds Dask's default HTTP port 8787: no warning on our stderr."""
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))
+        holder.listen()
+    except OSError:
+        pass  # taken already: all the better
+    try:
+        proc = cli("--engine", "dask", "-j", 2, "-i", "1-1000", "-o", tmp_path / "out")
+    finally:
+        holder.close()
+    assert (proc.returncode, proc.stderr) == (0, b"")
 
 
 def test_the_command_line_engine_and_a_bad_scheduler(long_line_corpus, tmp_path):

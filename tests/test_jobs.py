@@ -98,10 +98,10 @@ def test_sigterm_stops_workers_and_cleans_up(big, temp_dir):
     assert not [k for k in kids if Path(f"/proc/{k}").exists() and b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
 
 
-def _when_spawning(proc) -> None:
-    """Return as soon as the second worker exists: the parent is still spawning it."""
+def _when_spawning(proc, n: int) -> None:
+    """Return as soon as the n-th worker exists: the parent is still spawning it."""
     deadline = time.time() + 20
-    while len(_children(proc.pid)) < 2 and time.time() < deadline:
+    while len(_children(proc.pid)) < n and time.time() < deadline:
         time.sleep(0.001)
 
 
@@ -111,13 +111,14 @@ def test_signal_while_workers_start(big, temp_dir, sig, group):
 
     Ctrl-C goes to the whole process group, so the workers get it too.
     """
-    for delay in (0, 0.02, 0.05, 0.1):  # later, a worker is importing the package
+    # later (delay), a worker is importing the package
+    for n, delay in [(1, 0.03), (2, 0), (2, 0.02), (2, 0.05), (2, 0.1)]:
         proc = cli_popen("-j", 2, "-m", "16M", "-T", temp_dir, big, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          start_new_session=True)
-        _when_spawning(proc)
+        _when_spawning(proc, n)
         time.sleep(delay)
         os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
-        assert (proc.wait(timeout=30), proc.stderr.read()) == (-sig, b""), delay
+        assert (proc.wait(timeout=30), proc.stderr.read()) == (-sig, b""), (n, delay)
         assert list(temp_dir.iterdir()) == []
 
 
