@@ -23,6 +23,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import time
 
 from . import fs
 from .errors import ShuffleError, describe_os_error
@@ -67,11 +68,25 @@ def stale_dirs(parent: str) -> list[str]:
     return found
 
 
+def remove_tree(path: str, attempts: int = 20) -> None:
+    """Remove a directory tree, even while a straggler still adds files to it.
+
+    A task of a shared Dask cluster keeps running after this run gave up on
+    it; a file it makes between rmtree's listing and its rmdir would leave the
+    tree behind. Once its directory is gone the task fails and stops adding.
+    """
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
+
+
 def clean_stale(parent: str | None = None) -> list[str]:
     """Remove stale temp dirs in ``parent`` (default: the system temp dir); return what was removed."""
     removed = []
     for path in stale_dirs(parent or tempfile.gettempdir()):
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path, attempts=1)
         if not os.path.exists(path):
             removed.append(path)
     return removed
@@ -128,7 +143,7 @@ class TempSpace:
 
     def cleanup(self) -> None:
         if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            remove_tree(self._dir)
             self._dir = None
         if self._remote is not None:
             fs.remove(self._remote, recursive=True)

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import sys
 import time
 
@@ -51,3 +52,32 @@ def test_clean_temp_removes_only_dead_owners_of_this_host(temp_dir):
     assert proc.stderr == b"shuffle-big: removed 1 stale temporary directory\n"
     assert not dead.exists()
     assert alive.exists() and other_host.exists() and unrelated.exists()
+
+
+def test_remove_tree_outlasts_a_task_still_writing(tmp_path):
+    """A task of a shared cluster may still add a few files while the run removes its temp dir."""
+    from shuffle_big.tempspace import remove_tree
+
+    for round in range(5):
+        tree = tmp_path / f"run{round}"
+        sub = tree / "s0.task"
+        sub.mkdir(parents=True)
+        for i in range(1000):
+            (sub / f"old{i}").write_bytes(b"x")
+        started = threading.Event()
+
+        def straggler() -> None:
+            started.set()
+            for i in range(2000):  # like a task: a file now and then, in its own directory, until that is gone
+                try:
+                    (sub / f"b{i}").write_bytes(b"x")
+                except FileNotFoundError:
+                    return
+                time.sleep(0.0002)
+
+        t = threading.Thread(target=straggler)
+        t.start()
+        started.wait()
+        remove_tree(str(tree))
+        t.join()
+        assert not tree.exists(), round
