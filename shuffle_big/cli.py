@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import ShuffleError
 from .plan import MIN_MEMORY
+from .signals import CAUGHT
 from .sizes import default_memory, format_size, parse_size, total_ram
 from .tempspace import clean_stale
 
@@ -182,7 +183,7 @@ def main(
     """
     # As in sort.c, a signal ignored when we started (nohup, a background job of
     # a script) stays ignored: whoever started us wants the run to outlive it.
-    caught = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not signal.SIG_IGN]
+    caught = [s for s in CAUGHT if signal.getsignal(s) is not signal.SIG_IGN]
     if signal.SIGINT in caught:
         # Until the work starts, Ctrl-C just ends the process (nothing to clean up
         # yet); without this, an interrupt during the imports below prints a traceback.

@@ -23,7 +23,8 @@ import logging
 from typing import Callable
 
 from .errors import ShuffleError
-from .workers import _measured, sigint_blocked
+from .signals import sigint_blocked
+from .workers import _measured
 
 
 class DaskCluster:

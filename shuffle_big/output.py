@@ -23,6 +23,7 @@ from . import fs
 from .errors import ShuffleError, describe_os_error
 from .fingerprint import Fingerprint
 from .rawio import writev_all
+from .signals import held
 
 
 def _new_file_mode(path: str) -> int:
@@ -73,7 +74,8 @@ class Output(CommitOnSuccess):
         directory = os.path.dirname(os.path.abspath(path))
         try:
             mode = _new_file_mode(path)
-            self._fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.shuffle-big-", dir=directory)
+            with held():  # made and recorded, or neither: a leaked one would sit beside the output
+                self._fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.shuffle-big-", dir=directory)
             os.fchmod(self._fd, mode)
         except OSError as err:
             if self._tmp:

@@ -27,6 +27,7 @@ import time
 
 from . import fs
 from .errors import ShuffleError, describe_os_error
+from .signals import held
 from .sizes import format_size
 
 
@@ -106,17 +107,19 @@ class TempSpace:
         if self.remote_parent is not None and self._remote is None:
             url = f"{self.remote_parent}/{PREFIX}{os.getpid()}.{secrets.token_hex(6)}"
             try:
-                fs.mkdir(url)
+                with held():  # made and recorded, or neither: a signal in between would leak it
+                    fs.mkdir(url)
+                    self._remote = url
             except OSError as err:
                 raise describe_os_error(f"cannot create temporary directory in '{self.remote_parent}'", err) from None
-            self._remote = url
         return self._remote
 
     @property
     def path(self) -> str:
         if self._dir is None:
             try:
-                self._dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=self.parent)
+                with held():  # made and recorded, or neither
+                    self._dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=self.parent)
                 with open(os.path.join(self._dir, OWNER_FILE), "w") as f:
                     f.write(socket.gethostname() + "\n")
             except OSError as err:

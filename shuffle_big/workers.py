@@ -6,78 +6,33 @@ report bytes done for the progress bar in a shared array, one slot per
 task: no lock needed (a lock is a semaphore that multiprocessing's resource
 tracker complains about when we exit by a signal).
 
-Spawning is a critical section, as in sort.c: signals are held while a
-worker starts (see ``_spawning``).
+Spawning is a critical section: a spawned child waits for its start-up
+data on a pipe before it is the pool's to kill, so a signal raised mid-spawn
+would leave it behind, printing an EOFError traceback when the pipe closed.
+And a child starts with SIGINT blocked, deaf to the terminal's Ctrl-C (else
+it prints a KeyboardInterrupt traceback from half-way through its imports),
+until ``_init_worker`` ignores SIGINT for good.
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import multiprocessing.util
-from multiprocessing import resource_tracker
 import signal
-import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from .errors import ShuffleError
+from .signals import held, sigint_blocked
 
 _counter = None
-
-
-@contextlib.contextmanager
-def _spawning():
-    """Hold SIGINT, SIGTERM and SIGHUP while a worker may be spawned.
-
-    A spawned child waits for its start-up data on a pipe before it is the
-    pool's to kill: had the parent's handler raised mid-spawn, that child
-    would be left behind, printing an EOFError traceback when the pipe closed.
-    So the handlers only note a signal here, and it is raised again once the
-    spawn is done. SIGINT is also blocked, because a signal mask survives exec:
-    the child starts deaf to the Ctrl-C that the terminal sends the whole
-    process group (else it prints a KeyboardInterrupt traceback from half-way
-    through its imports) until ``_init_worker`` ignores SIGINT for good.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers, and only it runs them
-        return
-    held: list[int] = []
-    saved = {}
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if callable(signal.getsignal(signum)):  # leave SIG_IGN (nohup) alone
-            saved[signum] = signal.signal(signum, lambda n, _: held.append(n))
-    try:
-        with sigint_blocked():  # a Ctrl-C pending meanwhile is noted on the way out
-            yield
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
-        for signum in held:
-            signal.raise_signal(signum)
-
-
-@contextlib.contextmanager
-def sigint_blocked():
-    """Block SIGINT in this thread: threads and processes it starts meanwhile inherit the block.
-
-    multiprocessing's resource tracker unblocks SIGINT in the thread that
-    starts it (it blocks and then *unblocks* it around its own spawn), which
-    would silently undo this; so it is started first.
-    """
-    resource_tracker.ensure_running()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _init_worker(counter) -> None:
     global _counter
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since birth, by _spawning
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since birth (see the module's doc)
     _counter = counter
 
 
@@ -127,7 +82,7 @@ class Workers:
     def submit(self, fn: Callable, *args) -> Future:
         """Run ``fn(*args)`` in a worker; get its value with ``result``."""
         try:
-            with _spawning():  # submit starts a worker while fewer than `jobs` run
+            with held(), sigint_blocked():  # submit starts a worker while fewer than `jobs` run
                 return self._pool.submit(_measured, fn, *args)
         except BrokenProcessPool:
             raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
