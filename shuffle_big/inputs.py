@@ -8,6 +8,9 @@ stream of several files of mixed kinds is one input.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 import zlib
 from dataclasses import dataclass
@@ -109,10 +112,28 @@ def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
 
 
 def check_inputs(sources: list[Source]) -> None:
-    """Fail before any work if an input cannot be opened for reading."""
+    """Fail before any work if an input cannot be opened for reading.
+
+    A FIFO is only checked for permission: opening it meets its writer, and
+    closing it again would leave that writer with no reader (SIGPIPE).
+    """
     for source in sources:
-        if isinstance(source, str) and source != "-":
-            fs.open_read(source).close()
+        if not isinstance(source, str) or source == "-":
+            continue
+        if _is_fifo(source):
+            if not os.access(fs.local(source), os.R_OK):
+                raise describe_os_error(f"cannot open '{source}'", PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+            continue
+        fs.open_read(source).close()
+
+
+def _is_fifo(source: str) -> bool:
+    if fs.is_url(source):
+        return False
+    try:
+        return stat.S_ISFIFO(os.stat(fs.local(source)).st_mode)
+    except OSError:
+        return False  # opening it says why
 
 
 def snapshot(sources: list[Source]) -> dict[str, fs.Stat]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import threading
 import time
@@ -32,6 +33,34 @@ def test_fifo_input(tmp_path):
     t.start()
     proc = cli("-m", "1M", "--seed", 4, fifo, check=True)
     t.join()
+    assert proc.stdout == reference_order(data, 4)
+
+
+def test_a_fifo_is_opened_once(tmp_path):
+    """Opening a FIFO meets its writer: closing it again would leave a real producer writing to no reader."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = numbered_lines(100_000)
+    went_away = []
+
+    def producer():
+        fd = os.open(fifo, os.O_WRONLY)
+        watch = select.poll()
+        watch.register(fd, 0)  # POLLERR alone: every reader closed its end
+        if watch.poll(300):
+            went_away.append(True)
+            os.close(fd)
+            fd = os.open(fifo, os.O_WRONLY)  # only so that the tool does not wait forever
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.close(fd)
+
+    t = threading.Thread(target=producer)
+    t.start()
+    proc = cli("-m", "1M", "--seed", 4, fifo, check=True)
+    t.join()
+    assert not went_away, "the FIFO was opened and closed before being read"
     assert proc.stdout == reference_order(data, 4)
 
 
