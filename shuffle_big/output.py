@@ -3,7 +3,11 @@
 A named output is written under a temporary name in its own directory and
 renamed over the target only after every record is written, so a failed run
 leaves the previous file intact and no partial file behind. That also makes
-``-o`` safe when it names one of the inputs.
+``-o`` safe when it names one of the inputs. A symbolic link is written
+through (its target is replaced, not the link). An output that exists and is
+not a regular file (``/dev/null``, a FIFO) is opened and written directly, as
+shuf does: renaming a file over it would destroy it; and ``/dev/stdout`` or
+``/dev/fd/N`` is written through that very descriptor.
 
 A URL output (``s3://...``, through fsspec) is written as a temporary object
 next to the target and moved over it at the end.
@@ -15,6 +19,7 @@ does by default; zstd level 3, zstd's default).
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import zlib
@@ -61,17 +66,33 @@ class Output(CommitOnSuccess):
         self._tmp: str | None = None
         self._fd = 1
         self._remote = None  # the fsspec file of a URL output
+        self._direct = False  # written in place: not a regular file
+        self._target = self.path  # what the temporary file is renamed over
         if self.path is not None and fs.is_url(self.path):
             self._tmp = f"{self.path}.shuffle-big-{os.getpid()}.tmp"
             self._remote = fs.open_write(self._tmp)
             self._fd = -2  # not a descriptor: writes go to _remote
         elif self.path is not None:
-            self._open_temp(self.path)
+            if _is_special(self.path):
+                self._open_direct(self.path)
+            else:
+                self._open_temp(self.path)
+
+    def _open_direct(self, path: str) -> None:
+        # A descriptor's name is used as that descriptor: opening /dev/stdout anew
+        # would write from offset 0 of a `> log` file, over what came before.
+        fd = _descriptor_named(path)
+        try:
+            self._fd = os.open(path, os.O_WRONLY) if fd is None else os.dup(fd)
+        except OSError as err:
+            raise describe_os_error(f"cannot open '{self.name}'", err) from None
+        self._direct = True
 
     def _open_temp(self, path: str) -> None:
         if os.path.isdir(path):
             raise ShuffleError(f"cannot create '{path}': Is a directory")
-        directory = os.path.dirname(os.path.abspath(path))
+        self._target = os.path.realpath(path)  # through a symlink, to replace its target
+        directory = os.path.dirname(self._target)
         try:
             mode = _new_file_mode(path)
             with held():  # made and recorded, or neither: a leaked one would sit beside the output
@@ -92,7 +113,7 @@ class Output(CommitOnSuccess):
     @property
     def seekable(self) -> bool:
         """Can workers write parts of it at their offsets (a named, uncompressed file)?"""
-        return self.path is not None and self._compressor is None and self._remote is None
+        return self.path is not None and self._compressor is None and self._remote is None and not self._direct
 
     def write(self, data: bytes) -> None:
         """Write internal-form records (translated here); see ``copy_from`` for bytes already in output form."""
@@ -172,20 +193,36 @@ class Output(CommitOnSuccess):
             if self._remote is not None:
                 fs.move(self._tmp, self.path)
             else:
-                os.replace(self._tmp, self.path)
+                os.replace(self._tmp, self._target)
         except OSError as err:
             self.abort()
             raise describe_os_error(f"cannot create '{self.path}'", err) from None
         self._tmp = None
 
     def commit(self) -> None:
+        if self._direct:
+            self._close_direct(flush=True)
+            return
         if self._tmp is None:
             return
         self.finish()
         self.publish()
 
+    def _close_direct(self, flush: bool) -> None:
+        if self._fd < 0:
+            return
+        try:
+            if flush and self._compressor is not None:
+                self._write_raw(self._compressor.flush())
+        finally:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
     def abort(self) -> None:
         """Remove the temporary file; the target is untouched."""
+        if self._direct:
+            self._close_direct(flush=False)  # what went down a pipe cannot be taken back
+            return
         if self._tmp is None:
             return
         if self._remote is not None:
@@ -202,6 +239,30 @@ class Output(CommitOnSuccess):
         except FileNotFoundError:
             pass
         self._tmp = None
+
+
+def _descriptor_named(path: str) -> int | None:
+    """The descriptor that ``/dev/stdout``, ``/dev/fd/N`` or ``/proc/self/fd/N`` names, if ``path`` is one."""
+    path = os.path.abspath(path)
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(path)
+    if named is not None:
+        return named
+    match = re.fullmatch(rf"/(?:dev|proc/self|proc/{os.getpid()})/fd/(\d+)", path)
+    return int(match.group(1)) if match else None
+
+
+def _is_special(path: str) -> bool:
+    """Is ``path`` to be written in place: a descriptor's name, or there and not a regular file?
+
+    A directory is not special: opening it fails with a clear message.
+    """
+    if _descriptor_named(path) is not None:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def outgoing(data: bytes, fingerprint: Fingerprint | None, swap: bytes | None) -> bytes:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -226,3 +228,46 @@ def test_help_has_an_example_of_every_feature_option():
     examples = text[text.index("Examples:"):text.index("How it works")]
     for option in ["-o", "--shards", "-n", "-r", "-e", "-i", "-z", "--header", "--seed", "--random-source", "--verify", "--stats", "-m"]:
         assert f" {option} " in examples or f" {option}=" in examples, option
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_output_to_a_fifo_is_written_in_place(tmp_path, temp_dir, jobs):
+    """A FIFO (like /dev/null, a device) is opened and written, never replaced by a renamed file."""
+    data = numbered_lines(1_000_000)  # ~24 MB: spills at 4M
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        got = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+        reader.start()
+        cli("-j", jobs, "-m", "4M", "--seed", 2, "-T", temp_dir, "-o", target, input=data, check=True)
+        reader.join(timeout=60)
+        assert got == [reference_order(data, 2)]
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "out.fifo", "tmp"]
+
+
+def test_output_to_dev_stdout_writes_where_the_caller_is(tmp_path):
+    """-o /dev/stdout is our stdout itself: after what the script wrote before, not over it."""
+    log = tmp_path / "log"
+    exe = f"{sys.executable} -m shuffle_big"
+    subprocess.run(
+        f"{{ echo before; {exe} -i 1-3 --seed 1 -o /dev/stdout; {exe} -i 4-5 --seed 1 -o /dev/fd/3 3>&1; echo after; }} > {log}",
+        shell=True, check=True,
+    )
+    lines = log.read_bytes().split(b"\n")
+    assert lines[0] == b"before" and lines[-2:] == [b"after", b""]
+    assert sorted(lines[1:4]) == [b"1", b"2", b"3"] and sorted(lines[4:6]) == [b"4", b"5"]
+    proc = cli("-i", "1-3", "-o", "/dev/fd/9")
+    assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: cannot open '/dev/fd/9': Bad file descriptor\n")
+
+
+def test_output_through_a_symlink_replaces_its_target(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real.name)
+    cli("-i", "1-100", "--seed", 3, "-o", link, check=True)
+    assert link.is_symlink() and sorted(real.read_bytes().split()) == sorted(b"%d" % i for i in range(1, 101))
