@@ -102,7 +102,7 @@ class Command(click.Command):
 
 @click.command(cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input). FILE.gz and FILE.zst are compressed.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
 @click.option(
     "--shards", type=click.IntRange(min=1), default=None, metavar="N",
     help="Split the output into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
