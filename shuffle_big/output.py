@@ -172,6 +172,9 @@ class Output(CommitOnSuccess):
 
     def finish(self) -> None:
         """Complete the file (compressor trailer) and close it; ``publish`` makes it appear."""
+        if self._direct:
+            self._close_direct(flush=True)
+            return
         if self._fd == -1 or self._tmp is None:  # finished already
             return
         if self._compressor is not None:
@@ -189,6 +192,8 @@ class Output(CommitOnSuccess):
 
     def publish(self) -> None:
         """Rename the finished temporary file over the target."""
+        if self._direct:
+            return  # written in place
         try:
             if self._remote is not None:
                 fs.move(self._tmp, self.path)
@@ -200,10 +205,7 @@ class Output(CommitOnSuccess):
         self._tmp = None
 
     def commit(self) -> None:
-        if self._direct:
-            self._close_direct(flush=True)
-            return
-        if self._tmp is None:
+        if self._tmp is None and not self._direct:
             return
         self.finish()
         self.publish()

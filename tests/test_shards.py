@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import os
+import stat
+import threading
 
 import pytest
 
@@ -82,3 +85,18 @@ def test_a_failed_run_leaves_no_shard_behind(tmp_path):
             out.write(b"1\n2\n3\n4\n5\n")  # two shards done, the third begun
             raise RuntimeError("disk on fire")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shards_into_fifos_are_written_in_place(tmp_path):
+    fifos = [tmp_path / f"f{i}" for i in range(2)]
+    got: dict[int, bytes] = {}
+    readers = []
+    for i, fifo in enumerate(fifos):
+        os.mkfifo(fifo)
+        readers.append(threading.Thread(target=lambda i=i, fifo=fifo: got.__setitem__(i, fifo.read_bytes())))
+        readers[-1].start()
+    cli("-i", "1-1000", "--seed", 1, "--shards", 2, "-o", tmp_path / "f{i}", check=True)
+    for r in readers:
+        r.join(timeout=30)
+    assert got[0] + got[1] == cli("-i", "1-1000", "--seed", 1, check=True).stdout
+    assert all(stat.S_ISFIFO(os.lstat(f).st_mode) for f in fifos)
