@@ -68,7 +68,7 @@ def test_remove_tree_outlasts_a_task_still_writing(tmp_path):
 
         def straggler() -> None:
             started.set()
-            for i in range(2000):  # like a task: a file now and then, in its own directory, until that is gone
+            for i in range(300):  # like a task: a file now and then, in its own directory, until that is gone
                 try:
                     (sub / f"b{i}").write_bytes(b"x")
                 except FileNotFoundError:
