@@ -18,6 +18,7 @@ class Stat(NamedTuple):
     regular: bool  # a file whose size is known (not a pipe, a device, a directory)
     size: int
     version: tuple  # changes when the file is written to
+    fifo: bool = False  # a named pipe: opening it meets its writer
 
 
 def local(path: str) -> str:
@@ -57,7 +58,7 @@ def stat_of(path: str) -> Stat:
         st = os.stat(local(path))
     except OSError as err:
         raise describe_os_error(f"cannot open '{path}'", err) from None
-    return Stat(stat.S_ISREG(st.st_mode), st.st_size, (st.st_mtime_ns,))
+    return Stat(stat.S_ISREG(st.st_mode), st.st_size, (st.st_mtime_ns,), stat.S_ISFIFO(st.st_mode))
 
 
 # fsspec backends buffer a whole block per open file (s3fs: 50 MiB by default);

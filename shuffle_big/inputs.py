@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import sys
 import zlib
 from dataclasses import dataclass
@@ -120,20 +119,11 @@ def check_inputs(sources: list[Source]) -> None:
     for source in sources:
         if not isinstance(source, str) or source == "-":
             continue
-        if _is_fifo(source):
+        if fs.stat_of(source).fifo:
             if not os.access(fs.local(source), os.R_OK):
                 raise describe_os_error(f"cannot open '{source}'", PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
             continue
         fs.open_read(source).close()
-
-
-def _is_fifo(source: str) -> bool:
-    if fs.is_url(source):
-        return False
-    try:
-        return stat.S_ISFIFO(os.stat(fs.local(source)).st_mode)
-    except OSError:
-        return False  # opening it says why
 
 
 def snapshot(sources: list[Source]) -> dict[str, fs.Stat]:
