@@ -34,7 +34,7 @@ from .sampling import write_draws, write_head
 from .shards import ShardedOutput
 from .plan import MIN_MEMORY, Plan, make_plan
 from .progress import Meter
-from .inputs import Source, check_inputs, check_unchanged, input_size, is_plain_file, snapshot
+from .inputs import InputInfo, Source, check_unchanged, input_size, probe_all, snapshot
 from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap_table
 from .scatter import FileBuckets
 from .sizes import default_memory
@@ -143,8 +143,7 @@ def shuffle(
                 f"-T '{temp_dir}': each worker needs --memory {REMOTE_MIN_MEMORY >> 20}M or more "
                 f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
             )
-    check_inputs(paths)
-    size = input_size(paths, sep)
+    infos = probe_all(paths, sep)
     jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
     result = ShuffleResult(seed=seed, jobs=jobs)
     if verify and (repeat or head is not None):
@@ -152,13 +151,13 @@ def shuffle(
     if repeat:
         with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
             with result.timed("repeat"):
-                result.records = write_draws(paths, plan, seed, head, out, temp, sep, header)
+                result.records = write_draws(infos, plan, seed, head, out, temp, sep, header)
     elif head is not None:
         with _output(output, sep, False, shards) as out, result.timed("in memory"):
-            result.records, result.bytes = write_head(paths, size, plan, seed, head, out, progress, sep, header)
+            result.records, result.bytes = write_head(infos, plan, seed, head, out, progress, sep, header)
     else:
         with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-            _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(paths, size)
+            _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(infos)
     result.peak_rss = peak_rss()
     return result
 
@@ -193,13 +192,15 @@ class _Run:
         self.workers: Workers | None = None
         self.read_fingerprint = Fingerprint() if options.verify else None
 
-    def run(self, paths: list[str], size: int | None) -> None:
-        self.snapshot = snapshot(paths)
+    def run(self, infos: list[InputInfo]) -> None:
+        self.snapshot = snapshot(infos)
+        size = input_size(infos)
+        paths = [info.source for info in infos]
         timed = self.result.timed
-        if self.parallel and size is not None and size > self.plan.capacity and all(map(is_plain_file, paths)):
+        if self.parallel and size is not None and size > self.plan.capacity and all(i.splittable for i in infos):
             with self._pool():
                 with timed("pass 1"):
-                    buckets = self._scatter_parallel(paths, size)
+                    buckets = self._scatter_parallel(infos, size)
                     check_unchanged(self.snapshot)
                 with timed("pass 2"):
                     self._order_all(buckets)
@@ -301,13 +302,14 @@ class _Run:
             buckets.add_block(data, record_ends(data), keys)
         return buckets
 
-    def _scatter_parallel(self, paths: list[str], size: int) -> Buckets:
+    def _scatter_parallel(self, infos: list[InputInfo], size: int) -> Buckets:
         sep = self.options.sep
+        paths = [info.source for info in infos]
         start = 0
         if self.options.header:
             reader = RecordReader(paths[:1], 1 << 16, 1 << 16, sep, self.options.header)
             next(iter(reader), None)
-            start = min(len(reader.header), fs.stat_of(paths[0]).size)
+            start = min(len(reader.header), infos[0].size)
             self.out.write_header(reader.header)
             if self.read_fingerprint is not None:
                 self.read_fingerprint.update(reader.header)
@@ -326,7 +328,7 @@ class _Run:
                 tuple(segs), directory, f"s{i}", bits, self.worker_budget, self.seed, self.fds, sep,
                 self.options.verify, private=self.cluster is not None, remote=remote,
             )
-            for i, segs in enumerate(split_ranges(paths, runs, sep, start))
+            for i, segs in enumerate(split_ranges(paths, [i.size for i in infos], runs, sep, start))
         ]
         futures = [self.workers.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
         results = {}

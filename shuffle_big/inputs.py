@@ -13,7 +13,7 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Iterator, Literal, Union
 
 from . import fs
 from .errors import ShuffleError, describe_os_error
@@ -64,11 +64,6 @@ def display_name(source: Source) -> str:
     return "standard input" if source == "-" else source
 
 
-def _magic_of(path: str) -> bytes:
-    with fs.open_read(path) as f:
-        return f.read(4)
-
-
 def is_compressed(magic: bytes) -> bool:
     """Does a stream starting with these 4 bytes hold gzip (deflate, valid flags) or zstd data?
 
@@ -82,59 +77,73 @@ def _is_gzip(magic: bytes) -> bool:
     return len(magic) == 4 and magic.startswith(GZIP_MAGIC + b"\x08") and not magic[3] & 0xE0
 
 
-def _plain_size(source: Source) -> int | None:
-    """The size of a regular, uncompressed file; None for anything else."""
-    if not isinstance(source, str) or source == "-":
-        return None
-    st = fs.stat_of(source)
-    return st.size if st.regular and not is_compressed(_magic_of(source)) else None
+@dataclass(frozen=True)
+class InputInfo:
+    """What the one look at an input before the run found; everything later reads this, not the input.
+
+    ``kind``: ``file`` (a regular file or an object), ``stream`` (standard
+    input, a pipe, a FIFO, a device: read once, front to back), ``lines``
+    (``-e``) or ``range`` (``-i``).
+    """
+
+    source: Source
+    kind: Literal["file", "stream", "lines", "range"]
+    size: int | None = None  # bytes, when known up front: a plain file's, -e's, -i's
+    compressed: bool = False
+    stat: fs.Stat | None = None  # a file's size and version, to notice it change while read
+
+    @property
+    def replayable(self) -> bool:
+        """Can it be read a second time (``-r`` out of core reads it once per batch)?"""
+        return self.kind != "stream"
+
+    @property
+    def splittable(self) -> bool:
+        """Can it be cut into byte ranges and read in parallel (a plain, uncompressed file)?"""
+        return self.kind == "file" and not self.compressed
 
 
-def is_plain_file(source: Source) -> bool:
-    """A regular, uncompressed file: one that can be cut into byte ranges and read in parallel."""
-    return _plain_size(source) is not None
+def probe(source: Source, sep: bytes = b"\n") -> InputInfo:
+    """Look at ``source`` once: fail now if it cannot be read, else say what it is.
 
-
-def input_size(sources: list[Source], sep: bytes = b"\n") -> int | None:
-    """Total bytes when known up front (plain files, -e, -i), else None (pipes, compressed data)."""
-    total = 0
-    for source in sources:
-        if isinstance(source, Lines):
-            total += len(source.data)
-        elif isinstance(source, NumberRange):
-            total += source.size(len(sep))
-        elif (size := _plain_size(source)) is not None:
-            total += size
-        else:
-            return None
-    return total
-
-
-def check_inputs(sources: list[Source]) -> None:
-    """Fail before any work if an input cannot be opened for reading.
-
+    A file costs one stat and one 4-byte read (on ``s3://``, two round trips).
     A FIFO is only checked for permission: opening it meets its writer, and
     closing it again would leave that writer with no reader (SIGPIPE).
     """
-    for source in sources:
-        if not isinstance(source, str) or source == "-":
-            continue
-        if fs.stat_of(source).fifo:
-            if not os.access(fs.local(source), os.R_OK):
-                raise describe_os_error(f"cannot open '{source}'", PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
-            continue
-        fs.open_read(source).close()
+    if isinstance(source, Lines):
+        return InputInfo(source, "lines", len(source.data))
+    if isinstance(source, NumberRange):
+        return InputInfo(source, "range", source.size(len(sep)))
+    if source == "-":
+        return InputInfo(source, "stream")
+    st = fs.stat_of(source)
+    if st.fifo:
+        if not os.access(fs.local(source), os.R_OK):
+            raise describe_os_error(f"cannot open '{source}'", PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+        return InputInfo(source, "stream")
+    with fs.open_read(source) as f:
+        if not st.regular:  # a device: opened (as a directory fails to be), never read twice
+            return InputInfo(source, "stream")
+        try:
+            compressed = is_compressed(f.read(4))
+        except OSError as err:
+            raise describe_os_error(f"error reading '{source}'", err) from None
+    return InputInfo(source, "file", None if compressed else st.size, compressed, st)
 
 
-def snapshot(sources: list[Source]) -> dict[str, fs.Stat]:
+def probe_all(sources: list[Source], sep: bytes = b"\n") -> list[InputInfo]:
+    return [probe(source, sep) for source in sources]
+
+
+def input_size(infos: list[InputInfo]) -> int | None:
+    """Total bytes when known up front (plain files, -e, -i), else None (pipes, compressed data)."""
+    sizes = [info.size for info in infos]
+    return None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+
+
+def snapshot(infos: list[InputInfo]) -> dict[str, fs.Stat]:
     """Size and version (modification time...) of each regular-file input, to notice changes later."""
-    snap = {}
-    for source in sources:
-        if isinstance(source, str) and source != "-":
-            st = fs.stat_of(source)
-            if st.regular:
-                snap[source] = st
-    return snap
+    return {info.source: info.stat for info in infos if info.stat is not None and info.stat.regular}  # type: ignore[misc]
 
 
 def check_unchanged(snap: dict[str, fs.Stat]) -> None:

@@ -271,9 +271,10 @@ def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
     return size
 
 
-def split_ranges(paths: list[str], parts: int, sep: bytes = b"\n", start: int = 0) -> list[list[Segment]]:
-    """Cut plain files ``paths`` (one input, from byte ``start`` of the first) into ``parts`` runs of whole records."""
-    sizes = [fs.stat_of(p).size for p in paths]
+def split_ranges(
+    paths: list[str], sizes: list[int], parts: int, sep: bytes = b"\n", start: int = 0,
+) -> list[list[Segment]]:
+    """Cut plain files ``paths`` of ``sizes`` bytes (one input, from byte ``start`` of the first) into ``parts`` runs of whole records."""
     total = sum(sizes)
     # cut points as (file index, offset in file), each on a record boundary
     cuts = [(0, start)]

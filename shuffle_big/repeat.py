@@ -152,7 +152,9 @@ class Repeater:
                         f"{format_size(self.budget)} (the lines drawn are longer than most): use a larger --memory"
                     )
             seen += n
-        return chosen
+        if seen != self.records:  # records numbered past the end would be left unpicked
+            raise ShuffleError(f"the input changed between passes ({self.records} lines, then {seen})")
+        return chosen  # type: ignore[return-value]  # every wanted number is below self.records
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .inputs import NumberRange, Source, check_unchanged, snapshot
+from .inputs import InputInfo, NumberRange, check_unchanged, input_size, snapshot
 from .keys import derive_keys, keys_of
 from .plan import Plan
 from .progress import Meter
@@ -22,10 +22,10 @@ from .sample import head_of_permutation
 
 
 def write_head(
-    paths: list[Source], size: int | None, plan: Plan, seed: int, n: int, out, progress: bool,
-    sep: bytes = b"\n", header: int = 0,
+    infos: list[InputInfo], plan: Plan, seed: int, n: int, out, progress: bool, sep: bytes = b"\n", header: int = 0,
 ) -> tuple[int, int]:
     """``-n``: the first ``n`` records of the permutation to ``out``; return the records and bytes read."""
+    paths = [info.source for info in infos]
     if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header and paths[0].hi < 1 << 62 \
             and n * 48 <= plan.capacity:
         numbers = head_of_range(paths[0], derive_keys(seed), n)
@@ -33,9 +33,9 @@ def write_head(
         out.expect(len(numbers))
         write_lines([b"%d" % k for k in numbers], out.write)
         return paths[0].hi - paths[0].lo + 1, paths[0].size(len(sep))
-    snap = snapshot(paths)
+    snap = snapshot(infos)
     reader = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
-    with Meter(progress, "reading", size) as meter:
+    with Meter(progress, "reading", input_size(infos)) as meter:
 
         def ticking() -> Iterator[Block | LongRecord]:
             for item in reader:
@@ -76,17 +76,18 @@ def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int
 
 
 def write_draws(
-    paths: list[Source], plan: Plan, seed: int, count: int | None, out, temp, sep: bytes = b"\n", header: int = 0,
+    infos: list[InputInfo], plan: Plan, seed: int, count: int | None, out, temp, sep: bytes = b"\n", header: int = 0,
 ) -> int:
     """``-r``: ``count`` records drawn with replacement (None: until the reader goes away); return the input's records."""
     mix = derive_keys(seed, "repeat")
+    paths = [info.source for info in infos]
     if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header:
         if count is not None:
             out.expect(count)
         draw_numbers(paths[0].lo, paths[0].hi, count, mix, out.write)
         return paths[0].hi - paths[0].lo + 1
     first = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
-    snap = snapshot(paths)
+    snap = snapshot(infos)
     reads = 0
 
     def read() -> RecordReader:
@@ -110,7 +111,8 @@ def write_draws(
 
     repeater = Repeater(
         read, mix, plan.capacity, plan.budget,
-        copy=(lambda: os.path.join(temp.path, "input")) if "-" in paths else None,
+        # a pipe or FIFO cannot be read again: the first pass keeps a copy for the others
+        copy=None if all(info.replayable for info in infos) else (lambda: os.path.join(temp.path, "input")),
         read_copy=lambda path: RecordReader([path], **plan.reader_sizes),
     )
     repeater.run(count, write)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shuffle_big.engine import Options, ShuffleResult, _Run
+from shuffle_big.inputs import InputInfo, probe
 from shuffle_big.inputs import is_compressed
 from shuffle_big.output import Output
 from shuffle_big.plan import make_plan
@@ -59,7 +60,7 @@ def run_engine(data: bytes, seed: int, plan, known_size: bool = True, options: O
         result = ShuffleResult(seed=seed)
         with TempSpace(d) as temp, Output(str(out), swap_table(options.sep)) as sink:
             run = _Run(plan, seed, temp, sink, False, result, plan.max_buckets + 64, options)
-            run.run([str(src)], len(data) if known_size else None)
+            run.run([probe(str(src))] if known_size else [InputInfo(str(src), "stream")])
         assert not [p for p in Path(d).iterdir() if p.name.startswith("shuffle-big.")]
         return out.read_bytes()
 
@@ -101,7 +102,7 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
         # one shard: the same bytes, through the path of a stream (runs copied in order)
         sink = Output(str(out), swap_table(sep)) if to_file else ShardedOutput(f"{out}{{i}}", 1, swap_table(sep))
         with TempSpace(d) as temp, sink:
-            _Run(plan, seed, temp, sink, False, result, 1024, Options(sep, header)).run([str(src)], len(data))
+            _Run(plan, seed, temp, sink, False, result, 1024, Options(sep, header)).run([probe(str(src))])
         got = out.read_bytes() if to_file else Path(f"{out}0").read_bytes()
         assert got == reference_order(data, seed, sep, header)
         assert result.peak_worker_rss > 0 or len(data) <= 64  # the workers did run
@@ -122,7 +123,7 @@ def test_head_is_the_start_of_the_permutation(recs, terminated, sep, header, see
         src, out = Path(d) / "in", Path(d) / "out"
         src.write_bytes(data)
         with Output(str(out), swap_table(sep)) as sink:
-            write_head([str(src)], len(data), plan, seed, n, sink, False, sep, header)
+            write_head([probe(str(src))], plan, seed, n, sink, False, sep, header)
         full = reference_order(data, seed, sep, header)
         top = len(records(data, sep)[:header])
         assert out.read_bytes() == b"".join(records(full, sep)[: top + n])

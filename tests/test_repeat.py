@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import threading
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from shuffle_big.keys import derive_keys
-from shuffle_big.repeat import draw_indices
+from shuffle_big.errors import ShuffleError
+from shuffle_big.records import Block
+from shuffle_big.repeat import Repeater, draw_indices
 
 from helpers import cli, cli_popen, numbered_lines
 from stats import chi2_table, chi2_uniform
@@ -33,6 +37,51 @@ def test_draws_are_the_same_in_memory_streamed_and_from_a_pipe(corpus, tmp_path)
     assert list(tmp_path.iterdir()) == []  # the copy of stdin is gone
     lines = held.splitlines()
     assert len(lines) == 50_000 and set(lines) <= set(corpus.read_bytes().splitlines())
+
+
+@pytest.mark.parametrize("how", ["fifo", "dev-fd"])
+def test_draws_out_of_core_from_a_named_pipe_are_the_same(corpus, tmp_path, how):
+    """A FIFO or a pipe named /dev/fd/N (bash's <(...)) can be read only once: it is copied as stdin is.
+
+    Reading it again used to hang (a FIFO waits for a writer that is gone) or end in a traceback.
+    """
+    args = ["-r", "-n", 50_000, "--seed", 3, "-m", "2M"]
+    expected = cli(*args, corpus, check=True).stdout
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    data = corpus.read_bytes()
+    if how == "fifo":
+        name = tmp_path / "fifo"
+        os.mkfifo(name)
+        writer = threading.Thread(target=lambda: name.write_bytes(data))
+        pass_fds: tuple[int, ...] = ()
+    else:
+        read_end, write_end = os.pipe()
+        name = f"/dev/fd/{read_end}"
+
+        def write() -> None:
+            with open(write_end, "wb") as f:
+                f.write(data)
+
+        writer = threading.Thread(target=write)
+        pass_fds = (read_end,)
+    writer.start()
+    proc = cli(*args, "-T", temp, name, pass_fds=pass_fds, timeout=60)
+    if how == "dev-fd":
+        os.close(read_end)
+    writer.join(timeout=10)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert proc.stdout == expected
+    assert list(temp.iterdir()) == []  # the copy is gone
+
+
+def test_a_pass_that_finds_fewer_records_fails_cleanly():
+    """Later passes must see the records the first one counted; a missing one is an error, not a None."""
+    mix = derive_keys(1, "repeat")
+    repeater = Repeater(lambda: iter(()), mix, capacity=1 << 20, budget=1 << 20)
+    repeater.records = 10
+    with pytest.raises(ShuffleError, match=r"the input changed between passes \(10 lines, then 4\)"):
+        repeater._pick(iter([Block(0, b"a\nb\nc\nd\n")]), np.array([1, 9]))
 
 
 def test_lines_longer_than_memory_are_drawn_too(tmp_path):

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from shuffle_big.engine import Options, ShuffleResult, _Run
+from shuffle_big.inputs import InputInfo
 from shuffle_big.errors import ShuffleError
 from shuffle_big.fingerprint import Fingerprint
 from shuffle_big.output import Output
@@ -92,7 +93,7 @@ def test_verify_catches_a_lost_record_and_writes_nothing(tmp_path, budget):
     with pytest.raises(ShuffleError, match=r"--verify failed: the output's fingerprint [0-9a-f]{16} \(99999 lines\) "
                        r"does not match the input's [0-9a-f]{16} \(100000 lines\)"):
         with TempSpace(str(tmp_path)) as temp, LosingOutput(str(out), None, True) as sink:
-            _Run(plan, 1, temp, sink, False, ShuffleResult(seed=1), 1024, Options(verify=True)).run([str(src)], None)
+            _Run(plan, 1, temp, sink, False, ShuffleResult(seed=1), 1024, Options(verify=True)).run([InputInfo(str(src), "stream")])
     assert out.read_bytes() == b"previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
 
