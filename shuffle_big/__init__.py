@@ -1,16 +1,28 @@
-"""shuffle-big: a uniform shuffle of the lines of files far larger than RAM."""
+"""shuffle-big: a uniform shuffle of the lines of files far larger than RAM.
+
+The public surface is what this module exports; everything in the
+subpackages is internal and may change between releases.
+"""
 
 from .errors import ShuffleError
 
 __version__ = "0.1.0"
-__all__ = ["shuffle", "ShuffleResult", "ShuffleError", "__version__"]
+__all__ = ["shuffle", "ShuffleResult", "ShuffleError", "Lines", "NumberRange", "DaskCluster", "__version__"]
+
+# Loaded on first use: the engine brings numpy, the cluster brings dask, and the
+# command sets up its signal handling before either slow import.
+_LAZY = {
+    "shuffle": "api",
+    "ShuffleResult": "run.engine",
+    "Lines": "inputs.sources",
+    "NumberRange": "inputs.sources",
+    "DaskCluster": "run.pool_dask",
+}
 
 
 def __getattr__(name: str):
-    # The engine (numpy and all) loads on first use, so the command can set up
-    # its signal handling before the slow imports.
-    if name in ("shuffle", "ShuffleResult"):
-        from . import engine
+    if name in _LAZY:
+        import importlib
 
-        return getattr(engine, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'shuffle_big' has no attribute {name!r}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -12,11 +12,11 @@ import time
 import click
 
 from . import __version__
+from .core.plan import MIN_MEMORY
 from .errors import ShuffleError
-from .plan import MIN_MEMORY
 from .signals import CAUGHT
 from .sizes import default_memory, format_size, parse_size, total_ram
-from .tempspace import clean_stale
+from .storage.tempspace import clean_stale
 
 EPILOG = """\b
 Examples:
@@ -188,7 +188,7 @@ def main(
         # Until the work starts, Ctrl-C just ends the process (nothing to clean up
         # yet); without this, an interrupt during the imports below prints a traceback.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    from .engine import shuffle
+    from .api import shuffle
 
     if clean_temp:
         removed = clean_stale(temp_dir)
@@ -282,14 +282,14 @@ def _cluster(engine: str, scheduler: str | None, jobs: int):
     """A Dask cluster to run on (connected on entry), or a context of None for the local engine."""
     if engine != "dask":
         return contextlib.nullcontext()
-    from .dask_engine import DaskCluster
+    from .run.pool_dask import DaskCluster
 
     return DaskCluster(scheduler, jobs)
 
 
 def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes) -> list:
     """What to read: the FILEs, or (-e) the ARGs as lines, or (-i) a range of numbers."""
-    from .inputs import Lines, NumberRange
+    from .inputs.sources import Lines, NumberRange
 
     if echo and input_range is not None:
         raise click.UsageError("cannot combine -e and -i options")

@@ -29,7 +29,7 @@ class Meter:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from helpers import header_lines_and_a_long_one
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shuffle_big.keys import derive_keys, key_of
+from shuffle_big.core.keys import derive_keys, key_of
 
 ROOT = Path(__file__).resolve().parent.parent
 

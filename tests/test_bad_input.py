@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-
 from helpers import cli, cli_popen, numbered_lines, reference_order
 
 

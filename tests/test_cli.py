@@ -11,7 +11,6 @@ import threading
 import time
 
 import pytest
-
 from helpers import cli, cli_popen, numbered_lines, records, reference_order
 
 

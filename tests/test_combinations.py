@@ -6,7 +6,6 @@ import gzip
 import random
 
 import pytest
-
 from helpers import cli, numbered_lines, reference_order
 
 COMBOS = 40

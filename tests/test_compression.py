@@ -6,7 +6,6 @@ import gzip
 
 import pytest
 import zstandard
-
 from helpers import cli, numbered_lines, reference_order
 
 

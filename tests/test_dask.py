@@ -18,11 +18,11 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
 
-from shuffle_big import shuffle  # noqa: E402
-from shuffle_big.dask_engine import DaskCluster  # noqa: E402
-from shuffle_big.tempspace import clean_stale  # noqa: E402
-
 from helpers import cli, cli_popen, numbered_lines, reference_order  # noqa: E402
+
+from shuffle_big import shuffle  # noqa: E402
+from shuffle_big.run.pool_dask import DaskCluster  # noqa: E402
+from shuffle_big.storage.tempspace import clean_stale  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import sys
 import uuid
 
 import pytest
-
 from helpers import cli, numbered_lines
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from helpers import cli, numbered_lines, reference_order
 
 

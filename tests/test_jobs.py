@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import cli, cli_popen, numbered_lines, reference_order
 
 

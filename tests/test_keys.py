@@ -1,6 +1,6 @@
 import numpy as np
 
-from shuffle_big.keys import MASK64, bucket_of, buckets_of, derive_keys, fmix64, key_of, keys_of
+from shuffle_big.core.keys import MASK64, bucket_of, buckets_of, derive_keys, fmix64, key_of, keys_of
 
 
 def test_vectorised_keys_match_reference():

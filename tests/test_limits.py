@@ -15,7 +15,7 @@ def _with_nofile(soft: int, hard: int):
 
 def test_soft_limit_is_raised_to_the_hard_one():
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    code = "from shuffle_big.tempspace import raise_fd_limit; print(raise_fd_limit())"
+    code = "from shuffle_big.storage.tempspace import raise_fd_limit; print(raise_fd_limit())"
     out = subprocess.run([sys.executable, "-c", code], preexec_fn=_with_nofile(64, hard), capture_output=True, check=True)
     assert int(out.stdout) == min(hard, 1 << 16) > 64
 

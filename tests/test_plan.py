@@ -1,6 +1,6 @@
 import pytest
 
-from shuffle_big.plan import MAX_BUCKET_BITS, MIN_MEMORY, ceil_log2, floor_log2, make_plan
+from shuffle_big.core.plan import MAX_BUCKET_BITS, MIN_MEMORY, ceil_log2, floor_log2, make_plan
 
 
 def test_log2_helpers():

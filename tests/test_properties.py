@@ -13,20 +13,18 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+from helpers import records, reference_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shuffle_big.engine import Options, ShuffleResult, _Run
-from shuffle_big.inputs import InputInfo, probe
-from shuffle_big.inputs import is_compressed
-from shuffle_big.output import Output
-from shuffle_big.plan import make_plan
-from shuffle_big.records import swap_table
-from shuffle_big.sampling import write_head
-from shuffle_big.shards import ShardedOutput
-from shuffle_big.tempspace import TempSpace
-
-from helpers import records, reference_order
+from shuffle_big.core.plan import make_plan
+from shuffle_big.core.records import swap_table
+from shuffle_big.inputs.sources import InputInfo, is_compressed, probe
+from shuffle_big.modes.head import write_head
+from shuffle_big.outputs.shards import ShardedOutput
+from shuffle_big.outputs.sinks import Output
+from shuffle_big.run.engine import Options, ShuffleResult, _Run
+from shuffle_big.storage.tempspace import TempSpace
 
 lines = st.lists(st.binary(max_size=40), max_size=300)
 seps = st.sampled_from([b"\n", b"\0"])

@@ -17,11 +17,12 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
 fsspec = pytest.importorskip("fsspec")
 
-from shuffle_big import fs, shuffle  # noqa: E402
-from shuffle_big.dask_engine import DaskCluster  # noqa: E402
-from shuffle_big.errors import ShuffleError  # noqa: E402
-
 from helpers import cli, numbered_lines, reference_order  # noqa: E402
+
+from shuffle_big import shuffle  # noqa: E402
+from shuffle_big.errors import ShuffleError  # noqa: E402
+from shuffle_big.run.pool_dask import DaskCluster  # noqa: E402
+from shuffle_big.storage import fs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +125,10 @@ def test_worker_processes_through_local_urls(long_line_corpus, tmp_path):
 
 
 def test_ranges_too_big_to_fetch_whole_are_streamed(threads, long_line_corpus, tmp_path, store, monkeypatch):
-    """Bucket parts above bucketfile.REMOTE_BATCH (8 MiB; 64 KiB here) are read as they are used, not held."""
-    from shuffle_big import bucketfile
+    """Bucket parts above frames.REMOTE_BATCH (8 MiB; 64 KiB here) are read as they are used, not held."""
+    from shuffle_big.storage import frames
 
-    monkeypatch.setattr(bucketfile, "REMOTE_BATCH", 64 << 10)
+    monkeypatch.setattr(frames, "REMOTE_BATCH", 64 << 10)
     out = tmp_path / "out.txt"
     shuffle([str(long_line_corpus)], str(out), memory=16 << 20, seed=6, temp_dir="memory://scratch", cluster=threads)
     assert out.read_bytes() == reference_order(long_line_corpus.read_bytes(), 6)

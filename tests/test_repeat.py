@@ -10,14 +10,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
-from shuffle_big.keys import derive_keys
-from shuffle_big.errors import ShuffleError
-from shuffle_big.records import Block
-from shuffle_big.repeat import Repeater, draw_indices
-
 from helpers import cli, cli_popen, numbered_lines
 from stats import chi2_table, chi2_uniform
+
+from shuffle_big.core.keys import derive_keys
+from shuffle_big.core.records import Block
+from shuffle_big.errors import ShuffleError
+from shuffle_big.modes.repeat import Repeater, draw_indices
 
 P_MIN = 1e-4
 

@@ -8,11 +8,10 @@ import stat
 import threading
 
 import pytest
+from helpers import cli, numbered_lines
 
 from shuffle_big.errors import ShuffleError
-from shuffle_big.shards import ShardedOutput, shard_paths, shard_sizes
-
-from helpers import cli, numbered_lines
+from shuffle_big.outputs.shards import ShardedOutput, shard_paths, shard_sizes
 
 
 def test_shard_sizes_are_near_equal_and_add_up():

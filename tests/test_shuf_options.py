@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 import xxhash
-
 from helpers import cli, numbered_lines, reference_order
 
 # (memory, jobs, to a file?): in memory; two passes in one process; parallel scatter and

@@ -10,10 +10,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from helpers import cli, numbered_lines, records, reference_order
 
 from shuffle_big import shuffle
-
-from helpers import cli, numbered_lines, records, reference_order
 
 
 @pytest.fixture(scope="module")

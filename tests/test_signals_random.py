@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from helpers import cli_popen, numbered_lines
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]

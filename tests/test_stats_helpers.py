@@ -3,7 +3,6 @@
 import math
 
 import pytest
-
 from stats import chi2_sf, chi2_uniform, poisson_sf
 
 

@@ -6,8 +6,8 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import sys
+import threading
 import time
 
 from helpers import cli, cli_popen, numbered_lines
@@ -56,7 +56,7 @@ def test_clean_temp_removes_only_dead_owners_of_this_host(temp_dir):
 
 def test_remove_tree_outlasts_a_task_still_writing(tmp_path):
     """A task of a shared cluster may still add a few files while the run removes its temp dir."""
-    from shuffle_big.tempspace import remove_tree
+    from shuffle_big.storage.tempspace import remove_tree
 
     for round in range(5):
         tree = tmp_path / f"run{round}"

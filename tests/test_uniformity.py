@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import xxhash
+from stats import chi2_table, chi2_uniform, poisson_sf
 
 from shuffle_big import shuffle
-
-from stats import chi2_table, chi2_uniform, poisson_sf
 
 ALPHA = 1e-4
 

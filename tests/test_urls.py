@@ -8,10 +8,10 @@ import pytest
 
 fsspec = pytest.importorskip("fsspec", reason="fsspec is not installed (pip install 'shuffle-big[remote]')")
 
+from helpers import cli, numbered_lines, reference_order  # noqa: E402
+
 from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.errors import ShuffleError  # noqa: E402
-
-from helpers import cli, numbered_lines, reference_order  # noqa: E402
 
 
 @pytest.fixture

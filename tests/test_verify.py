@@ -5,16 +5,15 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from shuffle_big.engine import Options, ShuffleResult, _Run
-from shuffle_big.inputs import InputInfo
-from shuffle_big.errors import ShuffleError
-from shuffle_big.fingerprint import Fingerprint
-from shuffle_big.output import Output
-from shuffle_big.plan import make_plan
-from shuffle_big.tempspace import TempSpace
-
 from helpers import cli, numbered_lines, reference_order
+
+from shuffle_big.core.fingerprint import Fingerprint
+from shuffle_big.core.plan import make_plan
+from shuffle_big.errors import ShuffleError
+from shuffle_big.inputs.sources import InputInfo
+from shuffle_big.outputs.sinks import Output
+from shuffle_big.run.engine import Options, ShuffleResult, _Run
+from shuffle_big.storage.tempspace import TempSpace
 
 
 def fingerprint_of(*chunks: bytes) -> tuple[int, int]:

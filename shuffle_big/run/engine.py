@@ -16,39 +16,43 @@ from __future__ import annotations
 
 import ctypes
 import os
-import secrets
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
-from . import fs
-from .bucketfile import remove_parts, upload
-from .errors import ShuffleError
-from .fingerprint import Fingerprint
-from .keys import derive_keys
-from .order import order_frames
-from .output import Output
-from .sampling import write_draws, write_head
-from .shards import ShardedOutput
-from .plan import MIN_MEMORY, Plan, make_plan
-from .progress import Meter
-from .inputs import InputInfo, Source, check_unchanged, input_size, probe_all, snapshot
-from .records import Block, RecordReader, keyed, record_ends, split_ranges, swap_table
-from .scatter import FileBuckets
-from .sizes import default_memory
+from ..core.fingerprint import Fingerprint
+from ..core.keys import derive_keys
+from ..core.order import order_frames
+from ..core.plan import Plan, make_plan
+from ..core.records import Block, keyed, record_ends, swap_table
+from ..errors import ShuffleError
+from ..inputs.ranges import split_ranges
+from ..inputs.reader import RecordReader
+from ..inputs.sources import InputInfo, check_unchanged, input_size, snapshot
+from ..outputs.sinks import Output
+from ..progress import Meter
+from ..storage import fs
+from ..storage.buckets import FileBuckets
+from ..storage.frames import HEADER, remove_parts, upload
+from ..storage.tempspace import TempSpace
+from .pool_local import Reporter, Workers
 from .tasks import (
-    BucketRef, Buckets, OrderResult, OrderTask, ScatterTask, feed, group_buckets, merge_scatters, order_bucket, run_order,
+    BucketRef,
+    Buckets,
+    OrderResult,
+    OrderTask,
+    ScatterTask,
+    feed,
+    group_buckets,
+    merge_scatters,
+    order_bucket,
+    run_order,
     run_scatter,
 )
-from .tempspace import TempSpace, raise_fd_limit
-from .workers import Reporter, Workers, peak_rss
 
-FRAME_OVERHEAD = 16
 REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an object store
-REMOTE_MIN_MEMORY = 2 * fs.REMOTE_BLOCK  # a worker's budget with temp space on an object store: a buffer, and data
-MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
 @dataclass
@@ -87,87 +91,6 @@ class Options:
     sep: bytes = b"\n"  # record separator: b"\n", or b"\0" for -z
     header: int = 0  # records at the top of the first input kept in place
     verify: bool = False  # compare fingerprints of the records read and written
-
-
-def shuffle(
-    inputs: list[Source] | Source = ("-",),
-    output: str | None = None,
-    *,
-    memory: int | None = None,
-    seed: int | None = None,
-    temp_dir: str | None = None,
-    progress: bool = False,
-    jobs: int = 1,
-    head: int | None = None,
-    sep: bytes = b"\n",
-    header: int = 0,
-    verify: bool = False,
-    shards: int | None = None,
-    repeat: bool = False,
-    cluster=None,
-) -> ShuffleResult:
-    """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
-
-    An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
-    ``Lines`` or a ``NumberRange``. ``memory`` is the budget in bytes for all
-    processes together (default: 1 GiB or a quarter of RAM); ``jobs`` worker
-    processes share it. The same ``seed`` always gives the same output.
-    ``head``: write only the first ``head`` records of the permutation, found
-    in one pass. ``sep``: the byte that ends a record (``b"\\0"`` for ``-z``).
-    ``header``: keep the first ``header`` records of the first input at the
-    top, unshuffled. ``verify``: fail, leaving no output file, unless the
-    records written are exactly the records read (an order-independent
-    fingerprint of each side). ``shards``: split the output into that many
-    files of near-equal record count, named by ``output``: a pattern with
-    ``{i}`` or a directory. ``repeat``: instead of a permutation, draw lines
-    with replacement: ``head`` of them, or without end when ``head`` is None.
-    ``cluster``: a connected ``dask_engine.DaskCluster`` to run the tasks on
-    instead of local processes; ``memory`` is then the budget of each worker.
-    Raises ShuffleError for problems a user can fix.
-    """
-    paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
-    options = Options(sep, header, verify)
-    budget = memory or default_memory()
-    fds = raise_fd_limit()
-    plan = make_plan(budget, fds)
-    if seed is None:
-        seed = secrets.randbits(63)
-    if temp_dir and fs.is_url(temp_dir):
-        if cluster is None:
-            raise ShuffleError(
-                f"-T '{temp_dir}': temporary space on an object store is for --engine dask; "
-                "the local engine needs a directory"
-            )
-        if budget < REMOTE_MIN_MEMORY:
-            raise ShuffleError(
-                f"-T '{temp_dir}': each worker needs --memory {REMOTE_MIN_MEMORY >> 20}M or more "
-                f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
-            )
-    infos = probe_all(paths, sep)
-    jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
-    result = ShuffleResult(seed=seed, jobs=jobs)
-    if verify and (repeat or head is not None):
-        raise ValueError("verify checks a whole shuffle; it cannot be combined with head or repeat")
-    if repeat:
-        with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
-            with result.timed("repeat"):
-                result.records = write_draws(infos, plan, seed, head, out, temp, sep, header)
-    elif head is not None:
-        with _output(output, sep, False, shards) as out, result.timed("in memory"):
-            result.records, result.bytes = write_head(infos, plan, seed, head, out, progress, sep, header)
-    else:
-        with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-            _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(infos)
-    result.peak_rss = peak_rss()
-    return result
-
-
-def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> Output | ShardedOutput:
-    if shards is None:
-        return Output(path, swap_table(sep), verify)
-    if path in (None, "-"):
-        raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
-    return ShardedOutput(path, shards, swap_table(sep), verify)
 
 
 class _Run:
@@ -290,7 +213,7 @@ class _Run:
             return float(1 << 62), float(1 << 58)  # unknown input: as many buckets as the limits allow
         nrecords = size * per_record
         if local:
-            self.temp.require(self.plan.cost(size, int(nrecords)) + FRAME_OVERHEAD * (size // self.plan.block_size + 1))
+            self.temp.require(self.plan.cost(size, int(nrecords)) + HEADER.size * (size // self.plan.block_size + 1))
         return float(size), nrecords
 
     def _spill(self, held: list, nbytes: int, nrecords: int, size: int | None) -> FileBuckets:

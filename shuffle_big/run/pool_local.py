@@ -19,14 +19,15 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import signal
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
 
-from .errors import ShuffleError
-from .signals import held, sigint_blocked
+from ..errors import ShuffleError
+from ..signals import held, sigint_blocked
+from .pool import measured
 
-_counter = None
+_counter = None  # this worker's progress slots, set when it starts
 
 
 def _init_worker(counter) -> None:
@@ -47,28 +48,6 @@ class Reporter:
             _counter[self.slot] += n
 
 
-def peak_rss() -> int:
-    """This process's peak resident memory in bytes.
-
-    VmHWM, not getrusage: ru_maxrss survives exec, so a process started by a
-    big parent would report the parent's peak as its own.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _measured(fn: Callable, *args):
-    return fn(*args), peak_rss()
-
-
 class Workers:
     """A pool of ``jobs`` processes; a context manager that kills them on error."""
 
@@ -83,7 +62,7 @@ class Workers:
         """Run ``fn(*args)`` in a worker; get its value with ``result``."""
         try:
             with held(), sigint_blocked():  # submit starts a worker while fewer than `jobs` run
-                return self._pool.submit(_measured, fn, *args)
+                return self._pool.submit(measured, fn, *args)
         except BrokenProcessPool:
             raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
 
@@ -119,7 +98,7 @@ class Workers:
         # ended by a signal never reaches the atexit hook that would run them.
         multiprocessing.util._run_finalizers(0)
 
-    def __enter__(self) -> "Workers":
+    def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from typing import Callable
+from collections.abc import Callable
 
-from .errors import ShuffleError
-from .signals import sigint_blocked
-from .workers import _measured
+from ..errors import ShuffleError
+from ..signals import sigint_blocked
+from .pool import measured
 
 
 class DaskCluster:
@@ -37,7 +37,7 @@ class DaskCluster:
         self.client = None
         self._local = None
 
-    def __enter__(self) -> "DaskCluster":
+    def __enter__(self) -> DaskCluster:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -74,7 +74,7 @@ class DaskCluster:
         """How many workers the scheduler has now (at least 1: tasks wait for one)."""
         return max(1, len(self.client.scheduler_info()["workers"]))
 
-    def pool(self) -> "DaskPool":
+    def pool(self) -> DaskPool:
         # Our own workers can be stopped mid-task when a run fails; a shared
         # cluster's cannot, so its running tasks finish on their own.
         return DaskPool(self.client, stop=self.close if self._local is not None else None)
@@ -105,7 +105,7 @@ class DaskPool:
     def submit(self, fn: Callable, *args) -> concurrent.futures.Future:
         """Run ``fn(*args)`` on the cluster; a concurrent.futures Future, so the engine can wait on it."""
         local: concurrent.futures.Future = concurrent.futures.Future()
-        remote = self.client.submit(_measured, fn, *args, pure=False)
+        remote = self.client.submit(measured, fn, *args, pure=False)
         self._futures.append(remote)
 
         def settle(done) -> None:
@@ -129,7 +129,7 @@ class DaskPool:
         if self._stop is not None:
             self._stop()
 
-    def __enter__(self) -> "DaskPool":
+    def __enter__(self) -> DaskPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

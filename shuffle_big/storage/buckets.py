@@ -8,16 +8,16 @@ large writes however many buckets there are.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from .bucketfile import frame_buffers, write_long
+from ..core.keys import bucket_of
+from ..core.partition import Partitioned
+from ..core.plan import Plan
+from ..errors import describe_os_error
+from .frames import frame_buffers, write_long
 from .rawio import writev_all
-from .errors import describe_os_error
-from .keys import bucket_of
-from .partition import Partitioned
-from .plan import Plan
 
 
 class FileBuckets:

@@ -25,11 +25,10 @@ import socket
 import tempfile
 import time
 
+from ..errors import ShuffleError, describe_os_error
+from ..signals import held
+from ..sizes import format_size
 from . import fs
-from .errors import ShuffleError, describe_os_error
-from .signals import held
-from .sizes import format_size
-
 
 PREFIX = "shuffle-big."
 _NAME = re.compile(r"^shuffle-big\.(\d+)\.")
@@ -152,7 +151,7 @@ class TempSpace:
             fs.remove(self._remote, recursive=True)
             self._remote = None
 
-    def __enter__(self) -> "TempSpace":
+    def __enter__(self) -> TempSpace:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -12,11 +12,12 @@ import errno
 import os
 import sys
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Literal, Union
+from typing import BinaryIO, Literal
 
-from . import fs
-from .errors import ShuffleError, describe_os_error
+from ..errors import ShuffleError, describe_os_error
+from ..storage import fs
 
 # What a corrupt compressed stream raises besides OSError (zstd's error is added once it is imported).
 decode_errors: tuple[type[Exception], ...] = (EOFError, zlib.error)
@@ -53,7 +54,7 @@ class NumberRange:
         return sum((b - a + 1) * (digits + sep_len) for digits, a, b in self.widths())
 
 
-Source = Union[str, Lines, NumberRange]
+Source = str | Lines | NumberRange
 
 
 def display_name(source: Source) -> str:

@@ -15,17 +15,20 @@ is streamed from the input again when its turn comes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import ShuffleError, describe_os_error
-from .keys import keys_of
-from .rawio import writev_all
-from .records import Block, LongRecord, tapped
-from .sizes import format_size
+from ..core.keys import derive_keys, keys_of
+from ..core.plan import Plan
+from ..core.records import Block, LongRecord, tapped, write_lines
+from ..errors import ShuffleError, describe_os_error
+from ..inputs.reader import RecordReader
+from ..inputs.sources import InputInfo, NumberRange, check_unchanged, snapshot
+from ..sizes import format_size
+from ..storage.rawio import writev_all
 
 OBJECT_OVERHEAD = 57  # a held bytes object and its list slot
 DRAW_STATE = 3 * 8  # per draw in a batch: its record number, its place in sorted order, a list slot
@@ -203,12 +206,6 @@ def _prepend(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def write_lines(lines: list, write: Callable[[bytes], None]) -> None:
-    """Write lines (without their newlines) joined, a few thousand at a time."""
-    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
-        piece = lines[i : i + 4096]
-        piece.append(b"")
-        write(b"\n".join(piece))
 
 
 def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[bytes]) -> Iterator[Block | LongRecord]:
@@ -233,3 +230,48 @@ def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[byte
             yield item
     finally:
         os.close(fd)
+
+
+def write_draws(
+    infos: list[InputInfo], plan: Plan, seed: int, count: int | None, out, temp, sep: bytes = b"\n", header: int = 0,
+) -> int:
+    """``-r``: ``count`` records drawn with replacement (None: until the reader goes away); return the input's records."""
+    mix = derive_keys(seed, "repeat")
+    paths = [info.source for info in infos]
+    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header:
+        if count is not None:
+            out.expect(count)
+        draw_numbers(paths[0].lo, paths[0].hi, count, mix, out.write)
+        return paths[0].hi - paths[0].lo + 1
+    first = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
+    snap = snapshot(infos)
+    reads = 0
+
+    def read() -> RecordReader:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            return first
+        check_unchanged(snap)
+        return RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
+
+    started = False
+
+    def write(data: bytes) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            out.write_header(first.header)
+            if count is not None:
+                out.expect(count)
+        out.write(data)
+
+    repeater = Repeater(
+        read, mix, plan.capacity, plan.budget,
+        # a pipe or FIFO cannot be read again: the first pass keeps a copy for the others
+        copy=None if all(info.replayable for info in infos) else (lambda: os.path.join(temp.path, "input")),
+        read_copy=lambda path: RecordReader([path], **plan.reader_sizes),
+    )
+    repeater.run(count, write)
+    write(b"")  # the header, when no line was drawn
+    return repeater.records

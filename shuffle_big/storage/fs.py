@@ -11,7 +11,7 @@ import os
 import stat
 from typing import BinaryIO, NamedTuple
 
-from .errors import ShuffleError, describe_os_error
+from ..errors import ShuffleError, describe_os_error
 
 
 class Stat(NamedTuple):

@@ -10,25 +10,14 @@ out as a ``LongRecord`` whose pieces stream from the file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
-import numpy as np
-
-from . import fs, inputs
-from .errors import ShuffleError, describe_os_error
-from .fingerprint import Fingerprint
-from .inputs import Source, display_name, open_source
-from .keys import keys_of
-
-
-@dataclass(slots=True)
-class Block:
-    """Whole records ``data`` (each ends in ``\\n``) starting at input offset ``start``."""
-
-    start: int
-    data: bytes
-    ends: np.ndarray | None = None  # record_ends(data), when the reader found them already
+from ..core.fingerprint import Fingerprint
+from ..core.records import Block, LongRecord, record_ends, swap_table, tapped
+from ..errors import ShuffleError, describe_os_error
+from . import sources
+from .sources import Source, display_name, open_source
 
 
 @dataclass(frozen=True)
@@ -44,43 +33,6 @@ class Segment:
     start: int = 0
     end: int | None = None
     base: int | None = None
-
-
-@dataclass(slots=True)
-class LongRecord:
-    """One record too long to hold; ``pieces`` must be consumed before the next item."""
-
-    start: int
-    pieces: Iterator[bytes]
-
-
-def swap_table(sep: bytes) -> bytes | None:
-    """The byte translation between external records ending in ``sep`` and internal ones ending in ``\\n``."""
-    if sep == b"\n":
-        return None
-    return bytes.maketrans(sep + b"\n", b"\n" + sep)
-
-
-def record_ends(data: bytes) -> np.ndarray:
-    """Offsets just past each ``\\n`` in ``data`` (int64); ``data`` ends in ``\\n``."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    ends += 1
-    return ends
-
-
-def record_starts(start: int, ends: np.ndarray) -> np.ndarray:
-    """Absolute input offsets of the records whose ends are ``ends``."""
-    starts = np.empty(len(ends), dtype=np.uint64)
-    starts[0] = 0
-    starts[1:] = ends[:-1]
-    starts += np.uint64(start)
-    return starts
-
-
-def keyed(block: Block, mix: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Record ends and keys of a block."""
-    ends = record_ends(block.data) if block.ends is None else block.ends
-    return ends, keys_of(record_starts(block.start, ends), mix)
 
 
 class RecordReader:
@@ -143,7 +95,7 @@ class RecordReader:
             chunk = f.read(want)
         except OSError as err:
             raise describe_os_error(f"error reading '{name}'", err) from None
-        except inputs.decode_errors as err:
+        except sources.decode_errors as err:
             raise ShuffleError(f"error reading '{name}': corrupt compressed data ({err})") from None
         self.bytes_read += len(chunk)
         if self._left is not None:
@@ -245,57 +197,3 @@ class RecordReader:
                 return
             length += len(chunk)
             yield chunk
-
-
-def tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
-    """``pieces``, each shown to ``see`` on the way."""
-    for piece in pieces:
-        see(piece)
-        yield piece
-
-
-def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
-    """The first record boundary at or after ``pos`` in ``path`` (``size`` if none)."""
-    if pos <= 0:
-        return 0
-    with fs.open_read(path) as f:
-        f.seek(pos - 1)
-        while pos - 1 < size:
-            chunk = f.read(1 << 16)
-            if not chunk:
-                break
-            cut = chunk.find(sep)
-            if cut >= 0:
-                return pos + cut
-            pos += len(chunk)
-    return size
-
-
-def split_ranges(
-    paths: list[str], sizes: list[int], parts: int, sep: bytes = b"\n", start: int = 0,
-) -> list[list[Segment]]:
-    """Cut plain files ``paths`` of ``sizes`` bytes (one input, from byte ``start`` of the first) into ``parts`` runs of whole records."""
-    total = sum(sizes)
-    # cut points as (file index, offset in file), each on a record boundary
-    cuts = [(0, start)]
-    for k in range(1, parts):
-        target = start + (total - start) * k // parts
-        i = 0
-        while i < len(paths) - 1 and target >= sizes[i]:
-            target -= sizes[i]
-            i += 1
-        cut = (i, _next_record_start(paths[i], target, sizes[i], sep))
-        if cut > cuts[-1]:
-            cuts.append(cut)
-    cuts.append((len(paths) - 1, sizes[-1]))
-    bases = [sum(sizes[:i]) for i in range(len(paths))]
-    ranges = []
-    for (i0, o0), (i1, o1) in zip(cuts, cuts[1:]):
-        segs = []
-        for i in range(i0, i1 + 1):
-            start = o0 if i == i0 else 0
-            end = o1 if i == i1 else sizes[i]
-            if end > start or (i == i0 and i0 == i1):
-                segs.append(Segment(paths[i], start, end, bases[i] + start))
-        ranges.append(segs)
-    return ranges

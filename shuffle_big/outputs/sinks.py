@@ -24,11 +24,11 @@ import stat
 import tempfile
 import zlib
 
-from . import fs
-from .errors import ShuffleError, describe_os_error
-from .fingerprint import Fingerprint
-from .rawio import writev_all
-from .signals import held
+from ..core.fingerprint import Fingerprint
+from ..errors import ShuffleError, describe_os_error
+from ..signals import held
+from ..storage import fs
+from ..storage.rawio import writev_all
 
 
 def _new_file_mode(path: str) -> int:

@@ -8,16 +8,19 @@ the result is byte-identical to the full shuffle's first N lines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
-from typing import Iterable
 
 import numpy as np
 
-from .errors import ShuffleError
-from .keys import key_of
-from .plan import Plan
-from .records import Block, LongRecord, keyed
-from .sizes import format_size
+from ..core.keys import derive_keys, key_of, keys_of
+from ..core.plan import Plan
+from ..core.records import Block, LongRecord, keyed, write_lines
+from ..errors import ShuffleError
+from ..inputs.reader import RecordReader
+from ..inputs.sources import InputInfo, NumberRange, check_unchanged, input_size, snapshot
+from ..progress import Meter
+from ..sizes import format_size
 
 OBJECT_OVERHEAD = 57  # a held bytes object plus its list slot
 
@@ -77,3 +80,57 @@ def _prune(keys: np.ndarray, lines: list[bytes], n: int):
     keep = np.flatnonzero(keys <= kth)
     kept = [lines[i] for i in keep.tolist()]
     return keys[keep], kept, sum(map(len, kept)), kth
+
+
+def write_head(
+    infos: list[InputInfo], plan: Plan, seed: int, n: int, out, progress: bool, sep: bytes = b"\n", header: int = 0,
+) -> tuple[int, int]:
+    """``-n``: the first ``n`` records of the permutation to ``out``; return the records and bytes read."""
+    paths = [info.source for info in infos]
+    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header and paths[0].hi < 1 << 62 \
+            and n * 48 <= plan.capacity:
+        numbers = head_of_range(paths[0], derive_keys(seed), n)
+        out.write_header(b"")
+        out.expect(len(numbers))
+        write_lines([b"%d" % k for k in numbers], out.write)
+        return paths[0].hi - paths[0].lo + 1, paths[0].size(len(sep))
+    snap = snapshot(infos)
+    reader = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
+    with Meter(progress, "reading", input_size(infos)) as meter:
+
+        def ticking() -> Iterator[Block | LongRecord]:
+            for item in reader:
+                yield item
+                meter.to(reader.bytes_read)
+
+        lines, records, nbytes = head_of_permutation(ticking(), derive_keys(seed), n, plan)
+    check_unchanged(snap)
+    out.write_header(reader.header)
+    out.expect(len(lines))
+    write_lines(lines, out.write)
+    return records, nbytes
+
+
+def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int = 1 << 22) -> list[int]:
+    """``-i LO-HI -n N`` without generating the text: each number's offset is arithmetic.
+
+    The number k of d digits starts where the numbers before it end, so the keys
+    of a run of same-width numbers are keyed hashes of an arithmetic sequence;
+    the N smallest are kept chunk by chunk. Same keys, same order, as reading the text.
+    """
+    best_keys = np.empty(0, dtype=np.uint64)
+    best = np.empty(0, dtype=np.int64)
+    if n == 0:
+        return []
+    offset = 0
+    for digits, a, b in numbers.widths():
+        for start in range(a, b + 1, chunk):
+            stop = min(b + 1, start + chunk)
+            k = np.arange(start, stop, dtype=np.int64)
+            keys = keys_of(np.uint64(offset) + (k - a).astype(np.uint64) * np.uint64(digits + 1), mix)
+            best_keys, best = np.concatenate([best_keys, keys]), np.concatenate([best, k])
+            if len(best) > n:
+                keep = np.argpartition(best_keys, n - 1)[:n]
+                best_keys, best = best_keys[keep], best[keep]
+        offset += (b - a + 1) * (digits + 1)
+    return best[np.argsort(best_keys)].tolist()

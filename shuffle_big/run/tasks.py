@@ -22,21 +22,23 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
-from . import fs
-from .bucketfile import LongFrame, PartRef, read_frames, remove_parts, upload
-from .errors import describe_os_error
-from .fingerprint import Fingerprint
-from .output import outgoing
-from .keys import derive_keys, key_of
-from .order import order_frames
-from .plan import Plan, make_plan
-from .rawio import pwrite_all
-from .records import Block, LongRecord, RecordReader, Segment, keyed, record_ends
-from .scatter import FileBuckets
-from .tempspace import TempSpace
+from ..core.fingerprint import Fingerprint
+from ..core.keys import derive_keys, key_of
+from ..core.order import order_frames
+from ..core.plan import Plan, make_plan
+from ..core.records import Block, LongRecord, keyed, record_ends
+from ..errors import describe_os_error
+from ..inputs.reader import RecordReader, Segment
+from ..outputs.sinks import outgoing
+from ..storage import fs
+from ..storage.buckets import FileBuckets
+from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts, upload
+from ..storage.rawio import pwrite_all
+from ..storage.tempspace import TempSpace
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None
         return result._replace(parts=upload(result.parts, _unique(task.remote, task.name)))
 
 
-def _task_plan(task: "ScatterTask | OrderTask") -> Plan:
+def _task_plan(task: ScatterTask | OrderTask) -> Plan:
     # Through an object store, a buffer of fs.REMOTE_BLOCK uploads or fetches at a time, outside the data.
     return make_plan(task.budget - (fs.REMOTE_BLOCK if task.remote else 0), task.max_open_files)
 

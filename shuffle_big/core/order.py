@@ -8,8 +8,8 @@ of 256 KB costs 31 ns/record, a whole 64 MB bucket 83 ns, for 20-byte lines).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Callable, Iterable
 
 import numpy as np
 

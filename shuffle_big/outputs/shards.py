@@ -12,10 +12,10 @@ import os
 
 import numpy as np
 
-from . import fs
-from .errors import ShuffleError
-from .fingerprint import Fingerprint
-from .output import CommitOnSuccess, Output, copy_through
+from ..core.fingerprint import Fingerprint
+from ..errors import ShuffleError
+from ..storage import fs
+from .sinks import CommitOnSuccess, Output, copy_through
 
 
 def shard_paths(pattern: str, count: int) -> list[str]:

@@ -11,9 +11,9 @@ bytes, more than the data it points at when blocks are small.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Iterator
 
 import numpy as np
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import io
 import os
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator, NamedTuple, Union
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
+from ..errors import describe_os_error
 from . import fs
-from .errors import describe_os_error
 from .rawio import writev_all
 
 HEADER = struct.Struct("<QQ")
@@ -38,7 +39,7 @@ class Part(NamedTuple):
     length: int
 
 
-PartRef = Union[str, Part]  # a whole local file, or a range of a shared object
+PartRef = str | Part  # a whole local file, or a range of a shared object
 
 
 def remove_parts(parts: Iterable[PartRef]) -> None:

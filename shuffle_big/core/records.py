@@ -1,0 +1,78 @@
+"""The record model: blocks of whole records, records too long to hold, and their keys.
+
+A record is a line including its ``\\n`` (internal form: with ``-z`` the
+reader swaps NUL and newline, and ``swap_table`` swaps them back on the way
+out). A block's records are found by their newlines; a record's key is the
+keyed hash of its offset in the raw concatenation of the inputs, so it is the
+same whatever the block size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .keys import keys_of
+
+
+@dataclass(slots=True)
+class Block:
+    """Whole records ``data`` (each ends in ``\\n``) starting at input offset ``start``."""
+
+    start: int
+    data: bytes
+    ends: np.ndarray | None = None  # record_ends(data), when the reader found them already
+
+
+@dataclass(slots=True)
+class LongRecord:
+    """One record too long to hold; ``pieces`` must be consumed before the next item."""
+
+    start: int
+    pieces: Iterator[bytes]
+
+
+def swap_table(sep: bytes) -> bytes | None:
+    """The byte translation between external records ending in ``sep`` and internal ones ending in ``\\n``."""
+    if sep == b"\n":
+        return None
+    return bytes.maketrans(sep + b"\n", b"\n" + sep)
+
+
+def record_ends(data: bytes) -> np.ndarray:
+    """Offsets just past each ``\\n`` in ``data`` (int64); ``data`` ends in ``\\n``."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    ends += 1
+    return ends
+
+
+def record_starts(start: int, ends: np.ndarray) -> np.ndarray:
+    """Absolute input offsets of the records whose ends are ``ends``."""
+    starts = np.empty(len(ends), dtype=np.uint64)
+    starts[0] = 0
+    starts[1:] = ends[:-1]
+    starts += np.uint64(start)
+    return starts
+
+
+def keyed(block: Block, mix: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Record ends and keys of a block."""
+    ends = record_ends(block.data) if block.ends is None else block.ends
+    return ends, keys_of(record_starts(block.start, ends), mix)
+
+
+def tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
+    """``pieces``, each shown to ``see`` on the way."""
+    for piece in pieces:
+        see(piece)
+        yield piece
+
+
+def write_lines(lines: list, write: Callable[[bytes], None]) -> None:
+    """Write lines (without their newlines) joined, a few thousand at a time."""
+    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
+        piece = lines[i : i + 4096]
+        piece.append(b"")
+        write(b"\n".join(piece))
