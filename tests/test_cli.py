@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import stat
 import subprocess
@@ -178,15 +179,12 @@ def test_signal_mid_run_cleans_up(tmp_path, temp_dir, sig):
 def test_signal_during_pass_two_cleans_up(tmp_path, temp_dir):
     src = tmp_path / "in"
     src.write_bytes(numbered_lines(300_000))
-    # stdout is a pipe nobody reads: pass 2 blocks on a full pipe with buckets on disk
+    # stdout is a pipe nobody reads: pass 2 blocks on a full pipe with buckets on disk. Only pass 2
+    # writes output, so output to read means pass 2 has begun.
     proc = cli_popen("-m", "1M", "-T", temp_dir, src, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 20
-    time.sleep(0.5)
-    while time.time() < deadline:
-        files = [p for d in temp_dir.iterdir() for p in d.iterdir()]
-        if files and proc.poll() is None:
-            break
-        time.sleep(0.05)
+    readable, _, _ = select.select([proc.stdout], [], [], 30)
+    assert readable and proc.poll() is None, "pass 2 never began writing"
+    assert [p for d in temp_dir.iterdir() for p in d.iterdir()], "no buckets on disk"
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=20)
     assert proc.returncode == -signal.SIGTERM

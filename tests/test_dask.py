@@ -87,10 +87,13 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(cluster, tmp_path
     deadline = time.time() + 30
     while time.time() < deadline and not scattering():
         time.sleep(0.01)  # until pass 1 is under way
+    assert scattering(), "pass 1 never began"
     time.sleep(0.3)
+    assert worker.is_alive(), "the run ended before the kill: nothing was retried"
     os.kill(pids[0], signal.SIGKILL)
     worker.join(timeout=180)
     assert not errors, errors
+    assert pids[0] not in cluster.client.run(os.getpid).values()  # the killed worker was replaced
     assert out.read_bytes() == reference_order(src.read_bytes(), 7)
     assert list(temp.iterdir()) == []
     if store:  # the killed worker's own temp directory: the next temp directory made on its host removes it
@@ -126,10 +129,13 @@ def test_ctrl_c_stops_the_run_and_its_cluster_quietly(tmp_path, when):
     if when == "cluster starting":
         while time.time() < deadline and len(_session_members(proc.pid)) < 3:  # the client, a worker and more
             time.sleep(0.01)
+        assert len(_session_members(proc.pid)) >= 3, "the cluster never started"
         time.sleep(0.2)
     else:
         while time.time() < deadline and not any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*")):
             time.sleep(0.01)
+        assert any(p.name.startswith(("s0.", "s1.")) for p in temp.rglob("*")), "pass 1 never began"
+    assert proc.poll() is None, "the run ended before the Ctrl-C"
     os.killpg(proc.pid, signal.SIGINT)
     assert (proc.wait(timeout=60), proc.stderr.read()) == (-signal.SIGINT, b"")
     assert list(temp.iterdir()) == []

@@ -102,6 +102,7 @@ def _when_spawning(proc, n: int) -> None:
     deadline = time.time() + 20
     while len(_children(proc.pid)) < n and time.time() < deadline:
         time.sleep(0.001)
+    assert len(_children(proc.pid)) >= n and proc.poll() is None, f"the run never started child {n}"
 
 
 @pytest.mark.parametrize("sig, group", [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGINT, True)])
