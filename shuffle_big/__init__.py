@@ -13,7 +13,7 @@ __all__ = ["shuffle", "ShuffleResult", "ShuffleError", "Lines", "NumberRange", "
 # command sets up its signal handling before either slow import.
 _LAZY = {
     "shuffle": "api",
-    "ShuffleResult": "run.engine",
+    "ShuffleResult": "run.job",
     "Lines": "inputs.sources",
     "NumberRange": "inputs.sources",
     "DaskCluster": "run.pool_dask",

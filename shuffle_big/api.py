@@ -7,6 +7,8 @@ modes in ``modes``. Everything a user can fix surfaces as ``ShuffleError``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from typing import cast
 
 from .core.plan import MIN_MEMORY, make_plan
 from .core.records import swap_table
@@ -16,8 +18,10 @@ from .modes.head import write_head
 from .modes.repeat import write_draws
 from .outputs.shards import ShardedOutput
 from .outputs.sinks import Output
-from .run.engine import Options, ShuffleResult, _Run
+from .run.engine import run_shuffle
+from .run.job import Job, Options, ShuffleResult
 from .run.pool import peak_rss
+from .run.pool_local import local_executor
 from .sizes import default_memory
 from .storage import fs
 from .storage.tempspace import TempSpace, raise_fd_limit
@@ -27,7 +31,7 @@ MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
 def shuffle(
-    inputs: list[Source] | Source = ("-",),
+    inputs: Sequence[Source] | Source = ("-",),
     output: str | None = None,
     *,
     memory: int | None = None,
@@ -58,11 +62,11 @@ def shuffle(
     files of near-equal record count, named by ``output``: a pattern with
     ``{i}`` or a directory. ``repeat``: instead of a permutation, draw lines
     with replacement: ``head`` of them, or without end when ``head`` is None.
-    ``cluster``: a connected ``dask_engine.DaskCluster`` to run the tasks on
+    ``cluster``: a connected ``DaskCluster`` to run the tasks on
     instead of local processes; ``memory`` is then the budget of each worker.
     Raises ShuffleError for problems a user can fix.
     """
-    paths = (list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
+    paths = cast(list[Source], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
     options = Options(sep, header, verify)
     budget = memory or default_memory()
     fds = raise_fd_limit()
@@ -81,8 +85,8 @@ def shuffle(
                 f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
             )
     infos = probe_all(paths, sep)
-    jobs = cluster.workers if cluster is not None else max(1, min(jobs, budget // MIN_WORKER_MEMORY))
-    result = ShuffleResult(seed=seed, jobs=jobs)
+    executor = cluster.executor() if cluster is not None else local_executor(max(1, min(jobs, budget // MIN_WORKER_MEMORY)))
+    result = ShuffleResult(seed=seed, jobs=executor.workers)
     if verify and (repeat or head is not None):
         raise ValueError("verify checks a whole shuffle; it cannot be combined with head or repeat")
     if repeat:
@@ -94,7 +98,7 @@ def shuffle(
             result.records, result.bytes = write_head(infos, plan, seed, head, out, progress, sep, header)
     else:
         with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-            _Run(plan, seed, temp, out, progress, result, fds, options, cluster).run(infos)
+            run_shuffle(Job(plan, seed, temp, out, executor, result, options, progress, fds), infos)
     result.peak_rss = peak_rss()
     return result
 

@@ -33,8 +33,8 @@ def held() -> Iterator[None]:
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
-        for signum in noted:
-            signal.raise_signal(signum)
+        for caught in noted:
+            signal.raise_signal(caught)
 
 
 @contextlib.contextmanager

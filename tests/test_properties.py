@@ -23,7 +23,9 @@ from shuffle_big.inputs.sources import InputInfo, is_compressed, probe
 from shuffle_big.modes.head import write_head
 from shuffle_big.outputs.shards import ShardedOutput
 from shuffle_big.outputs.sinks import Output
-from shuffle_big.run.engine import Options, ShuffleResult, _Run
+from shuffle_big.run.engine import run_shuffle
+from shuffle_big.run.job import Job, Options, ShuffleResult
+from shuffle_big.run.pool_local import local_executor
 from shuffle_big.storage.tempspace import TempSpace
 
 lines = st.lists(st.binary(max_size=40), max_size=300)
@@ -57,8 +59,8 @@ def run_engine(data: bytes, seed: int, plan, known_size: bool = True, options: O
         src.write_bytes(data)
         result = ShuffleResult(seed=seed)
         with TempSpace(d) as temp, Output(str(out), swap_table(options.sep)) as sink:
-            run = _Run(plan, seed, temp, sink, False, result, plan.max_buckets + 64, options)
-            run.run([probe(str(src))] if known_size else [InputInfo(str(src), "stream")])
+            job = Job(plan, seed, temp, sink, local_executor(1), result, options, max_open_files=plan.max_buckets + 64)
+            run_shuffle(job, [probe(str(src))] if known_size else [InputInfo(str(src), "stream")])
         assert not [p for p in Path(d).iterdir() if p.name.startswith("shuffle-big.")]
         return out.read_bytes()
 
@@ -100,7 +102,7 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
         # one shard: the same bytes, through the path of a stream (runs copied in order)
         sink = Output(str(out), swap_table(sep)) if to_file else ShardedOutput(f"{out}{{i}}", 1, swap_table(sep))
         with TempSpace(d) as temp, sink:
-            _Run(plan, seed, temp, sink, False, result, 1024, Options(sep, header)).run([probe(str(src))])
+            run_shuffle(Job(plan, seed, temp, sink, local_executor(jobs), result, Options(sep, header)), [probe(str(src))])
         got = out.read_bytes() if to_file else Path(f"{out}0").read_bytes()
         assert got == reference_order(data, seed, sep, header)
         assert result.peak_worker_rss > 0 or len(data) <= 64  # the workers did run

@@ -12,7 +12,9 @@ from shuffle_big.core.plan import make_plan
 from shuffle_big.errors import ShuffleError
 from shuffle_big.inputs.sources import InputInfo
 from shuffle_big.outputs.sinks import Output
-from shuffle_big.run.engine import Options, ShuffleResult, _Run
+from shuffle_big.run.engine import run_shuffle
+from shuffle_big.run.job import Job, Options, ShuffleResult
+from shuffle_big.run.pool_local import local_executor
 from shuffle_big.storage.tempspace import TempSpace
 
 
@@ -92,7 +94,8 @@ def test_verify_catches_a_lost_record_and_writes_nothing(tmp_path, budget):
     with pytest.raises(ShuffleError, match=r"--verify failed: the output's fingerprint [0-9a-f]{16} \(99999 lines\) "
                        r"does not match the input's [0-9a-f]{16} \(100000 lines\)"):
         with TempSpace(str(tmp_path)) as temp, LosingOutput(str(out), None, True) as sink:
-            _Run(plan, 1, temp, sink, False, ShuffleResult(seed=1), 1024, Options(verify=True)).run([InputInfo(str(src), "stream")])
+            job = Job(plan, 1, temp, sink, local_executor(1), ShuffleResult(seed=1), Options(verify=True))
+            run_shuffle(job, [InputInfo(str(src), "stream")])
     assert out.read_bytes() == b"previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
 

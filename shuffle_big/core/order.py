@@ -42,7 +42,8 @@ def order_frames(
     partitioned at most ``max_records`` records at a time.
     """
     if bits == 0:
-        datas, keys = [], []
+        datas: list = []  # bytes, or memoryviews of a frame
+        keys = []
         for data, k in frames:
             datas.append(data)
             keys.append(k)

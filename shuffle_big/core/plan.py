@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 MIN_MEMORY = 1 << 20
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
@@ -32,6 +33,14 @@ MAX_BUCKET_BITS = 11
 # (bytes objects, index list, Python ints of the argsort).
 WHOLE_PER_BYTE = 4
 WHOLE_PER_RECORD = 110
+
+
+class ReaderSizes(TypedDict):
+    """A RecordReader's sizes (see ``Plan.reader_sizes``)."""
+
+    block_size: int
+    long_threshold: int
+    max_records: int
 
 
 def clamp(x: int, lo: int, hi: int) -> int:
@@ -64,7 +73,7 @@ class Plan:
     max_buckets: int  # file buckets open at once (open-file limit)
 
     @property
-    def reader_sizes(self) -> dict[str, int]:
+    def reader_sizes(self) -> ReaderSizes:
         """Keyword arguments for a RecordReader that works within this plan."""
         return {"block_size": self.block_size, "long_threshold": self.long_threshold, "max_records": self.block_records}
 

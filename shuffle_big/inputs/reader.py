@@ -10,7 +10,7 @@ out as a ``LongRecord`` whose pieces stream from the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..core.fingerprint import Fingerprint
@@ -46,7 +46,7 @@ class RecordReader:
     """
 
     def __init__(
-        self, sources: list[Source | Segment], block_size: int, long_threshold: int,
+        self, sources: Sequence[Source | Segment], block_size: int, long_threshold: int,
         sep: bytes = b"\n", header: int = 0, verify: bool = False, max_records: int = 1 << 62,
     ) -> None:
         self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
@@ -80,6 +80,7 @@ class RecordReader:
 
     def _fingerprinted(self, items: Iterator[Block | LongRecord]) -> Iterator[Block | LongRecord]:
         fp = self.fingerprint
+        assert fp is not None
         for item in items:
             if isinstance(item, Block):
                 fp.update(item.data)

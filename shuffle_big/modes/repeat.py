@@ -104,7 +104,8 @@ class Repeater:
         self._count(held + sum(_record_count(item) for item in rest), count)
         # a quarter spare: the lines drawn may be longer than the ones seen so far
         per_batch = max(1, int(self.capacity * 3 // 4 // (mean + OBJECT_OVERHEAD + DRAW_STATE)))
-        reread = (lambda: iter(self.read())) if copy is None else (lambda: iter(self.read_copy(copy)))
+        read_copy = self.read_copy
+        reread = (lambda: iter(self.read())) if copy is None or read_copy is None else (lambda: iter(read_copy(copy)))
         for first, n in batches(count, per_batch):
             chosen = self._pick(reread(), draw_indices(first, n, self.records, self.mix))
             for run in _runs(chosen):
@@ -131,11 +132,11 @@ class Repeater:
         if records == 0 and count != 0:
             raise ShuffleError("no lines to repeat")
 
-    def _pick(self, items: Iterator, wanted: np.ndarray) -> list[bytes]:
+    def _pick(self, items: Iterator, wanted: np.ndarray) -> list[bytes | _Long]:
         """The records numbered ``wanted``, in that order, picked in one pass over ``items``."""
         order = np.argsort(wanted, kind="stable")
         ranked = wanted[order]
-        chosen: list[bytes | None] = [None] * len(wanted)
+        chosen: list[bytes | _Long | None] = [None] * len(wanted)
         held = 0
         seen = 0
         for item in items:
@@ -193,7 +194,9 @@ def _stream_record(items: Iterator, number: int, write: Callable[[bytes], None])
                 return
             seen += _record_count(item)
     finally:
-        items.close()  # the reader's files
+        close = getattr(items, "close", None)  # the reader's generator holds the input's files
+        if close is not None:
+            close()
     raise ShuffleError("the input changed between passes")
 
 

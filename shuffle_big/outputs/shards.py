@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..core.fingerprint import Fingerprint
+from ..core.records import record_ends
 from ..errors import ShuffleError
 from ..storage import fs
 from .sinks import CommitOnSuccess, Output, copy_through
@@ -76,22 +75,23 @@ class ShardedOutput(CommitOnSuccess):
             self.fingerprint.update(data)
         self.bytes_written += len(data)
         while data:
-            while self._left == 0:
-                self._next_shard()
-            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+            shard = self._current
+            while self._left == 0 or shard is None:
+                shard = self._next_shard()
+            ends = record_ends(data)
             if len(ends) < self._left:  # all of it (a record cut short included) belongs here
-                self._current.write(data)
+                shard.write(data)
                 self._left -= len(ends)
                 return
-            cut = int(ends[self._left - 1]) + 1
-            self._current.write(data[:cut])
+            cut = int(ends[self._left - 1])
+            shard.write(data[:cut])
             self._left = 0
             data = data[cut:]
 
     def copy_from(self, path: str) -> None:
         copy_through(path, self.write)
 
-    def _next_shard(self) -> None:
+    def _next_shard(self) -> Output:
         if self._sizes is None:
             raise AssertionError("expect() must be called before records are written")
         if self._current is not None:
@@ -101,14 +101,17 @@ class ShardedOutput(CommitOnSuccess):
         self._current = Output(self.paths[i], self.swap)
         self._current.write(self.header)
         self._left = self._sizes[i]
+        return self._current
 
     def commit(self) -> None:
         if self._sizes is None:
             self._sizes = shard_sizes(0, len(self.paths))
-        while len(self._done) + (self._current is not None) < len(self.paths):
-            self._next_shard()  # the rest are empty (fewer records than shards)
-        self._current.finish()
-        self._done.append(self._current)
+        last = self._current
+        while len(self._done) + (last is not None) < len(self.paths):
+            last = self._next_shard()  # the rest are empty (fewer records than shards)
+        assert last is not None  # there is at least one shard
+        last.finish()
+        self._done.append(last)
         self._current = None
         for shard in self._done:
             shard.publish()

@@ -43,6 +43,12 @@ def _new_file_mode(path: str) -> int:
 class CommitOnSuccess:
     """As a context manager: ``commit()`` if the block succeeds, ``abort()`` if it raises."""
 
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
     def __enter__(self):
         return self
 
@@ -194,6 +200,7 @@ class Output(CommitOnSuccess):
         """Rename the finished temporary file over the target."""
         if self._direct:
             return  # written in place
+        assert self._tmp is not None and self.path is not None and self._target is not None  # a named output
         try:
             if self._remote is not None:
                 fs.move(self._tmp, self.path)

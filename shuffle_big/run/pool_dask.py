@@ -21,10 +21,11 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import ShuffleError
 from ..signals import sigint_blocked
-from .pool import measured
+from .pool import Executor, measured
 
 
 class DaskCluster:
@@ -34,8 +35,8 @@ class DaskCluster:
         self.scheduler = scheduler
         self.want_workers = workers
         self.timeout = timeout
-        self.client = None
-        self._local = None
+        self.client: Any = None  # a distributed.Client once connected
+        self._local: Any = None  # the LocalCluster this started, if any
 
     def __enter__(self) -> DaskCluster:
         try:
@@ -73,6 +74,10 @@ class DaskCluster:
     def workers(self) -> int:
         """How many workers the scheduler has now (at least 1: tasks wait for one)."""
         return max(1, len(self.client.scheduler_info()["workers"]))
+
+    def executor(self) -> Executor:
+        """Tasks on the cluster's workers, each with the whole budget; a lost worker's task is retried."""
+        return Executor(self.workers, self.pool, shares_budget=False, retries=True)
 
     def pool(self) -> DaskPool:
         # Our own workers can be stopped mid-task when a run fails; a shared

@@ -22,10 +22,11 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from ..errors import ShuffleError
 from ..signals import held, sigint_blocked
-from .pool import measured
+from .pool import Executor, measured
 
 _counter = None  # this worker's progress slots, set when it starts
 
@@ -92,11 +93,11 @@ class Workers:
         if manager is not None:
             # It is noticing the dead workers; closing the queues under it (below)
             # would make it die with a traceback on our stderr.
-            manager.join(timeout=10)
+            manager.join(timeout=10)  # type: ignore[attr-defined]  # a Thread; typeshed says otherwise
         # The pool's queues hold semaphores that multiprocessing's resource tracker
         # reports as leaked (on our stderr) unless their finalizers run, and a run
         # ended by a signal never reaches the atexit hook that would run them.
-        multiprocessing.util._run_finalizers(0)
+        multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]  # private, stable since 3.4
 
     def __enter__(self) -> Workers:
         return self
@@ -106,3 +107,8 @@ class Workers:
             self._pool.shutdown(wait=True)
         else:
             self.kill()
+
+
+def local_executor(jobs: int) -> Executor:
+    """``jobs`` worker processes of this machine sharing the budget; none at all for one job."""
+    return Executor(jobs, partial(Workers, jobs), inline=jobs == 1)

@@ -24,7 +24,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys, key_of
@@ -90,10 +90,12 @@ class ScatterResult(NamedTuple):
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
     """Run ``task``; return where its buckets are, with their byte and record counts."""
     if task.remote is None:
+        assert task.directory is not None  # only a task of remote temp space works in its machine's own
         return _scatter(task, _private_dir(task.directory, task.name) if task.private else task.directory, progress)
     with TempSpace() as local:
         result = _scatter(task, local.path, progress)
-        return result._replace(parts=upload(result.parts, _unique(task.remote, task.name)))
+        parts: list[PartRef] = list(upload(cast(list[str], result.parts), _unique(task.remote, task.name)))
+        return result._replace(parts=parts)
 
 
 def _task_plan(task: ScatterTask | OrderTask) -> Plan:
@@ -109,7 +111,6 @@ def _unique(directory: str, name: str) -> str:
 def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] | None) -> ScatterResult:
     plan = _task_plan(task)
     reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
-    sink = FileBuckets(directory, task.name, 0, task.bits, plan)
     done = 0
 
     def tick() -> None:
@@ -118,14 +119,10 @@ def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] 
             progress(reader.bytes_read - done)
             done = reader.bytes_read
 
-    try:
+    with FileBuckets(directory, task.name, 0, task.bits, plan) as sink:
         feed(reader, sink, derive_keys(task.seed), tick)
-    except BaseException:
-        sink.close(flush=False)
-        raise
-    sink.close()
     fingerprint = reader.fingerprint.value if reader.fingerprint else None
-    return ScatterResult(sink.paths, sink.nbytes.tolist(), sink.nrecords.tolist(), fingerprint)
+    return ScatterResult(list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), fingerprint)
 
 
 def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
@@ -155,28 +152,26 @@ def order_bucket(
         if nrecords == 0:
             return 1
         if plan.fits(nbytes, nrecords):
-            order_frames(read_frames(parts), consumed, plan.piece_bits(nbytes, nrecords, consumed), plan.block_records, write)
+            frames = read_frames(parts)  # no max_frame: no LongFrame
+            pieces = plan.piece_bits(nbytes, nrecords, consumed)
+            order_frames(frames, consumed, pieces, plan.block_records, write)  # type: ignore[arg-type]
             return 1
         if nrecords == 1:
             for frame in read_frames(parts, max_frame=0):
+                assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
                 for piece in frame.pieces:
                     write(piece)
             return 1
         bits = plan.bucket_bits(nbytes, nrecords, consumed)
-        sub = FileBuckets(directory, name, consumed, bits, plan)
-        try:
+        with FileBuckets(directory, name, consumed, bits, plan) as sub:
             for frame in read_frames(parts, max_frame=plan.block_size):
                 if isinstance(frame, LongFrame):
                     sub.add_long(frame.key, frame.pieces)
                 else:
                     data, keys = frame
                     sub.add_block(data, record_ends(data), keys)
-        except BaseException:
-            sub.close(flush=False)
-            raise
-        sub.close()
         if not keep:
-            remove_parts(parts)
+            remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
         depth = 0
         for b, path in enumerate(sub.paths):
             depth = max(depth, order_bucket(
@@ -225,6 +220,7 @@ class OrderResult(NamedTuple):
 def run_order(task: OrderTask) -> OrderResult:
     """Run ``task``."""
     if task.remote is None:
+        assert task.directory is not None  # only a task of remote temp space works in its machine's own
         directory, out_path = task.directory, task.out_path
         if task.private:
             directory = _private_dir(task.directory, "order")

@@ -80,3 +80,9 @@ class FileBuckets:
             for fd in self._fds:
                 os.close(fd)
             self._fds = []
+
+    def __enter__(self) -> FileBuckets:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(flush=exc_type is None)  # a failed scatter is abandoned, not flushed

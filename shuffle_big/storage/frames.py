@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -52,7 +52,7 @@ def remove_parts(parts: Iterable[PartRef]) -> None:
                 pass
 
 
-def upload(paths: list[str], url: str) -> list[Part]:
+def upload(paths: Sequence[str], url: str) -> list[Part]:
     """Move local files into one object at ``url``, one after another; where each one's bytes are now."""
     parts = []
     offset = 0

@@ -1,0 +1,83 @@
+"""What every step of one shuffle run needs: its plan, keys, temp space, output and executor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..core.fingerprint import Fingerprint
+from ..core.keys import derive_keys
+from ..core.plan import Plan
+from ..errors import ShuffleError
+from ..outputs.shards import ShardedOutput
+from ..outputs.sinks import Output
+from ..storage.tempspace import TempSpace
+from .pool import Executor
+
+
+@dataclass
+class ShuffleResult:
+    """What a run did, for ``--stats`` and library callers."""
+
+    seed: int
+    records: int = 0
+    bytes: int = 0
+    buckets: int = 0  # bucket files created by pass 1
+    passes: int = 1  # 1: in memory; 2: two-pass; more: buckets split again
+    in_memory: bool = True
+    jobs: int = 1
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by name
+    peak_rss: int = 0  # bytes, this process
+    peak_worker_rss: int = 0  # bytes, the largest worker process
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Options:
+    """How records look and what to do with them besides shuffling."""
+
+    sep: bytes = b"\n"  # record separator: b"\n", or b"\0" for -z
+    header: int = 0  # records at the top of the first input kept in place
+    verify: bool = False  # compare fingerprints of the records read and written
+
+
+@dataclass(frozen=True)
+class Job:
+    """One shuffle run's fixed parts; the passes read them, ``result`` collects what they report."""
+
+    plan: Plan
+    seed: int
+    temp: TempSpace
+    out: Output | ShardedOutput
+    executor: Executor
+    result: ShuffleResult
+    options: Options = Options()
+    progress: bool = False
+    max_open_files: int = 1024
+
+    @cached_property
+    def mix(self) -> tuple[int, int]:
+        return derive_keys(self.seed)
+
+    @property
+    def worker_budget(self) -> int:
+        return self.executor.budget_per_worker(self.plan.budget)
+
+
+def check_fingerprints(read: Fingerprint | None, written: Fingerprint | None) -> None:
+    """--verify: the records written must be the records read (checked before the output is committed)."""
+    if read is not None and written is not None and read.value != written.value:
+        raise ShuffleError(
+            f"--verify failed: the output's fingerprint {written.describe()} does not match the input's "
+            f"{read.describe()}; the output was not written"
+        )

@@ -1,0 +1,172 @@
+"""Pass 1: read the input once; hold it if it fits, else scatter every record into key-range bucket files.
+
+``read_here`` reads in this process (any input: a pipe, compressed data):
+records are held while they fit, and spilled into bucket files once they
+do not. ``scatter_parallel`` cuts plain files into runs of whole records,
+one scatter task per worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.fingerprint import Fingerprint
+from ..core.plan import make_plan
+from ..core.records import Block, keyed, record_ends
+from ..inputs.ranges import split_ranges
+from ..inputs.reader import RecordReader
+from ..inputs.sources import InputInfo, Source
+from ..progress import Meter
+from ..storage import fs
+from ..storage.buckets import FileBuckets
+from ..storage.frames import HEADER, PartRef, upload
+from .job import Job
+from .pool import Pool, each_done
+from .pool_local import Reporter
+from .tasks import Buckets, ScatterTask, feed, merge_scatters, run_scatter
+
+REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an object store
+
+
+@dataclass
+class Held:
+    """All the input's records, held: blocks of (data, keys) in input order."""
+
+    blocks: list[tuple[bytes, np.ndarray]]
+    nbytes: int
+    nrecords: int
+
+    def drain(self) -> Iterator[tuple[bytes, np.ndarray]]:
+        """The blocks front to back, each forgotten as it goes, so memory is released as they are used."""
+        self.blocks.reverse()
+        while self.blocks:
+            yield self.blocks.pop()
+
+
+@dataclass(frozen=True)
+class Read:
+    """What reading in this process found: the records held, or the buckets they were scattered into."""
+
+    records: Held | Buckets
+    header: bytes
+    fingerprint: Fingerprint | None  # of every record read, header included (--verify)
+
+
+def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
+    """Read the input in this process: held if it fits, else scattered into bucket files."""
+    plan, options = job.plan, job.options
+    reader = RecordReader(paths, **plan.reader_sizes, sep=options.sep, header=options.header, verify=options.verify)
+    held = Held([], 0, 0)
+    label = "reading" if size is None or size <= plan.capacity else "pass 1"
+    with Meter(job.progress, label, size) as meter:
+        items = iter(reader)
+        for item in items:
+            if not isinstance(item, Block):
+                buckets = _spill(job, held, size, [item], items, lambda: meter.to(reader.bytes_read))
+                break
+            ends, keys = keyed(item, job.mix)
+            held.blocks.append((item.data, keys))
+            held.nbytes += len(item.data)
+            held.nrecords += len(ends)
+            meter.to(reader.bytes_read)
+            if not plan.fits(held.nbytes, held.nrecords) or _too_big(job, size, held):
+                buckets = _spill(job, held, size, [], items, lambda: meter.to(reader.bytes_read))
+                break
+        else:
+            return Read(held, reader.header, reader.fingerprint)
+    return Read(buckets, reader.header, reader.fingerprint)
+
+
+def _too_big(job: Job, size: int | None, held: Held) -> bool:
+    """Known input size projected (with keys) beyond what memory can hold?"""
+    plan = job.plan
+    return size is not None and plan.cost(size, int(size * held.nrecords / held.nbytes)) > plan.capacity
+
+
+def _estimate(job: Job, size: int | None, per_record: float, local: bool = True) -> tuple[float, float]:
+    """Bytes and records of the whole input; checks local temp space for a known size if it goes there."""
+    if size is None:
+        return float(1 << 62), float(1 << 58)  # unknown input: as many buckets as the limits allow
+    nrecords = size * per_record
+    if local:
+        job.temp.require(job.plan.cost(size, int(nrecords)) + HEADER.size * (size // job.plan.block_size + 1))
+    return float(size), nrecords
+
+
+def _spill(job: Job, held: Held, size: int | None, first: list, rest: Iterator, tick) -> Buckets:
+    """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest."""
+    per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
+    bits = job.plan.bucket_bits(*_estimate(job, size, per_record), 0)
+    with FileBuckets(job.temp.path, job.temp.new_name(), 0, bits, job.plan) as sink:
+        for data, keys in held.drain():
+            sink.add_block(data, record_ends(data), keys)
+        feed(first, sink, job.mix)
+        feed(rest, sink, job.mix, tick)
+    parts: list[PartRef] = list(sink.paths)
+    if job.temp.remote is not None:  # workers elsewhere order the buckets
+        parts = list(upload(sink.paths, f"{job.temp.remote}/pass1"))
+    return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
+
+
+def read_header(path: Source, header: int, sep: bytes, size: int) -> tuple[bytes, int]:
+    """The first ``header`` records of ``path`` (a plain file of ``size`` bytes) and where the rest starts.
+
+    A file that is all header and lacks its last newline gets one, so the
+    rest starts at the file's end, not past it.
+    """
+    reader = RecordReader([path], 1 << 16, 1 << 16, sep, header)
+    next(iter(reader), None)
+    return reader.header, min(len(reader.header), size)
+
+
+def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> tuple[Buckets, Fingerprint | None]:
+    """Scatter plain files in runs of whole records, a task per worker; the header is written here first.
+
+    Returns the buckets and the fingerprint of every record read (--verify).
+    """
+    options, sep = job.options, job.options.sep
+    paths = [info.source for info in infos]
+    fingerprint = Fingerprint() if options.verify else None
+    start = 0
+    if options.header:
+        header, start = read_header(paths[0], options.header, sep, infos[0].size or 0)
+        job.out.write_header(header)
+        if fingerprint is not None:
+            fingerprint.update(header)
+    with fs.open_read(paths[0]) as first:  # type: ignore[arg-type]  # a plain file: a path
+        head = first.read(1 << 20)
+    per_record = (head.count(sep) + 1) / (len(head) + 1)
+    worker_plan = make_plan(job.worker_budget, job.max_open_files)
+    remote = job.temp.remote
+    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, local=remote is None), 0)
+    # Through an object store, a task keeps its buckets on its worker's disk until it ends: ranges of at
+    # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
+    workers = job.executor.workers
+    runs = workers if remote is None else max(workers, -(-size // REMOTE_TASK_BYTES))
+    directory = None if remote is not None else job.temp.path
+    sizes = [info.size or 0 for info in infos]
+    tasks = [
+        ScatterTask(
+            tuple(segs), directory, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
+            options.verify, private=job.executor.retries, remote=remote,
+        )
+        for i, segs in enumerate(split_ranges(paths, sizes, runs, sep, start))  # type: ignore[arg-type]
+    ]
+    futures = [pool.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
+    results = {}
+    finished = 0  # bytes of the tasks done: progress where workers cannot report as they go (Dask)
+
+    def progress() -> int:
+        return max(pool.done_bytes, finished)
+
+    with Meter(job.progress, "pass 1", size) as meter:
+        for f, result in each_done(pool, futures, meter, progress):
+            results[f] = result
+            finished += sum(result.nbytes)
+    if fingerprint is not None:
+        for f in futures:
+            fingerprint.merge(results[f].fingerprint)
+    return merge_scatters([results[f] for f in futures], bits), fingerprint

@@ -1,0 +1,115 @@
+"""Pass 2: order every bucket and append it to the output, in key order, which makes the permutation.
+
+Three ways, by who writes and where (``order_buckets`` picks one):
+``_order_here`` orders bucket after bucket in this process into the output;
+``_order_at_offsets`` has workers write their runs of buckets straight at
+their final offsets of a plain output file; ``_order_streamed`` has workers
+write runs to temp files (or objects), copied to the output in key order.
+Each returns the most passes a bucket took (2: no bucket was split again).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from ..core.records import swap_table
+from ..outputs.sinks import Output
+from ..progress import Meter
+from ..storage import fs
+from ..storage.frames import remove_parts
+from .job import Job
+from .pool import Pool, each_done
+from .tasks import BucketRef, Buckets, OrderResult, OrderTask, group_buckets, order_bucket, run_order
+
+
+def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
+    """Write the buckets' records in key order to ``job.out``; with a pool, its workers do."""
+    job.out.expect(sum(buckets.nrecords))
+    if pool is None:
+        return _order_here(job, buckets)
+    if job.out.seekable and job.temp.remote is None:
+        return _order_at_offsets(job, buckets, pool)
+    return _order_streamed(job, buckets, pool)
+
+
+def _order_here(job: Job, buckets: Buckets) -> int:
+    passes = 1
+    with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
+        for b, parts in enumerate(buckets.parts):
+            taken = order_bucket(
+                parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, job.plan,
+                job.temp.path, f"r{b}", job.out.write,
+            )
+            passes = max(passes, taken + 1)
+            meter.to(job.out.bytes_written)
+    return passes
+
+
+def _order_at_offsets(job: Job, buckets: Buckets, pool: Pool) -> int:
+    """Each run of buckets is written by its worker straight at its final offset."""
+    out = job.out
+    assert isinstance(out, Output) and out.temp_path is not None  # only a plain file is seekable
+    out.truncate(out.bytes_written + sum(buckets.nbytes))
+    futures = {pool.submit(run_order, task): task for task in _tasks(job, buckets, out.temp_path)}
+    passes, done = 1, 0  # done: bytes of the runs finished so far
+
+    def progress() -> int:
+        return done
+
+    with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
+        for f, value in each_done(pool, futures, meter, progress):
+            passes = max(passes, _took(job, futures[f], value))
+            done += sum(b.nbytes for b in futures[f].buckets)
+    return passes
+
+
+def _order_streamed(job: Job, buckets: Buckets, pool: Pool) -> int:
+    """Workers order runs of buckets into temp files; they are copied out in key order."""
+    order = [(task, pool.submit(run_order, task)) for task in _tasks(job, buckets, None)]
+    passes = 1
+    with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
+        for task, future in order:
+            value = pool.result(future)
+            passes = max(passes, _took(job, task, value))
+            job.out.copy_from(value.out_path)
+            fs.remove(value.out_path)
+            meter.to(job.out.bytes_written)
+    return passes
+
+
+def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
+    """Pass-2 tasks over runs of consecutive buckets; each writes at its run's offset of file ``at``, or
+    (``at`` None) a run file of its own."""
+    offsets = [job.out.bytes_written]  # after the header
+    for n in buckets.nbytes:
+        offsets.append(offsets[-1] + n)
+    remote = job.temp.remote  # workers may share no disk with this process: runs come back as objects
+    directory = None if remote is not None else job.temp.path
+    task = partial(
+        OrderTask, consumed=buckets.consumed, budget=job.worker_budget, directory=directory,
+        max_open_files=job.max_open_files, private=job.executor.retries, remote=remote,
+    )
+    tasks = []
+    for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * job.executor.workers)):
+        refs = tuple(BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run)
+        if at is None:
+            # a run written to a temp file stays internal: the parent's output translates and checks it
+            tasks.append(task(refs, out_path=os.path.join(directory or "", f"o{i}"), out_error="cannot write to temporary directory"))
+        else:
+            tasks.append(task(
+                refs, out_path=at, out_offset=offsets[run[0]], out_error=f"error writing '{job.out.name}'",
+                swap=swap_table(job.options.sep), verify=job.options.verify,
+            ))
+    return tasks
+
+
+def _took(job: Job, task: OrderTask, value: OrderResult) -> int:
+    """Take in what a pass-2 task reports; return the passes its buckets took, this one included."""
+    if task.private:  # it left its inputs for a retry; none is needed now
+        for bucket in task.buckets:
+            remove_parts(bucket.parts)
+    passes, fingerprint, _ = value
+    if fingerprint is not None and job.out.fingerprint is not None:
+        job.out.fingerprint.merge(fingerprint)
+    return passes + 1
