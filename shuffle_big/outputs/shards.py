@@ -40,10 +40,7 @@ def shard_sizes(records: int, count: int) -> list[int]:
 
 
 class ShardedOutput(CommitOnSuccess):
-    """An ``Output`` look-alike that cuts the record stream into shard files."""
-
-    seekable = False
-    temp_path = None
+    """A ``Sink`` that cuts the record stream into shard files, one ``Output`` each."""
 
     def __init__(self, pattern: str, count: int, swap: bytes | None = None, verify: bool = False) -> None:
         self.paths = shard_paths(pattern, count)
@@ -52,7 +49,6 @@ class ShardedOutput(CommitOnSuccess):
             if not os.path.isdir(directory):
                 raise ShuffleError(f"cannot create '{path}': No such file or directory")
         self.name = pattern
-        self.path = pattern
         self.swap = swap
         self.fingerprint = Fingerprint() if verify else None
         self.bytes_written = 0
@@ -90,6 +86,9 @@ class ShardedOutput(CommitOnSuccess):
 
     def copy_from(self, path: str) -> None:
         copy_through(path, self.write)
+
+    def positional_target(self) -> None:
+        return None  # where a record lands depends on the records before it
 
     def _next_shard(self) -> Output:
         if self._sizes is None:

@@ -12,8 +12,7 @@ from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys
 from ..core.plan import Plan
 from ..errors import ShuffleError
-from ..outputs.shards import ShardedOutput
-from ..outputs.sinks import Output
+from ..outputs.sinks import Sink
 from ..storage.tempspace import TempSpace
 from .pool import Executor
 
@@ -58,7 +57,7 @@ class Job:
     plan: Plan
     seed: int
     temp: TempSpace
-    out: Output | ShardedOutput
+    out: Sink
     executor: Executor
     result: ShuffleResult
     options: Options = Options()

@@ -14,7 +14,7 @@ import os
 from functools import partial
 
 from ..core.records import swap_table
-from ..outputs.sinks import Output
+from ..outputs.files import AtomicFile
 from ..progress import Meter
 from ..storage import fs
 from ..storage.frames import remove_parts
@@ -28,8 +28,9 @@ def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
     job.out.expect(sum(buckets.nrecords))
     if pool is None:
         return _order_here(job, buckets)
-    if job.out.seekable and job.temp.remote is None:
-        return _order_at_offsets(job, buckets, pool)
+    target = job.out.positional_target()
+    if target is not None and job.temp.remote is None:
+        return _order_at_offsets(job, buckets, pool, target)
     return _order_streamed(job, buckets, pool)
 
 
@@ -46,12 +47,11 @@ def _order_here(job: Job, buckets: Buckets) -> int:
     return passes
 
 
-def _order_at_offsets(job: Job, buckets: Buckets, pool: Pool) -> int:
-    """Each run of buckets is written by its worker straight at its final offset."""
-    out = job.out
-    assert isinstance(out, Output) and out.temp_path is not None  # only a plain file is seekable
-    out.truncate(out.bytes_written + sum(buckets.nbytes))
-    futures = {pool.submit(run_order, task): task for task in _tasks(job, buckets, out.temp_path)}
+def _order_at_offsets(job: Job, buckets: Buckets, pool: Pool, target: AtomicFile) -> int:
+    """Each run of buckets is written by its worker straight at its final offset of ``target``."""
+    assert target.positional is not None  # not yet published
+    target.truncate(job.out.bytes_written + sum(buckets.nbytes))
+    futures = {pool.submit(run_order, task): task for task in _tasks(job, buckets, target.positional)}
     passes, done = 1, 0  # done: bytes of the runs finished so far
 
     def progress() -> int:

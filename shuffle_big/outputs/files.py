@@ -1,0 +1,278 @@
+"""Where output bytes land: one small class per kind of target, all with one life cycle.
+
+``write`` bytes; ``finish()`` completes them (a compressor's trailer, the
+close that ends an upload); ``publish()`` makes them appear under the
+target's name; ``discard()`` undoes whatever can be undone. A named file is
+written under a temporary name in its own directory and renamed over the
+target only when published, so a failed run leaves the previous file intact
+and no partial file behind (which also makes ``-o`` one of the inputs
+safe); a symbolic link is written through (its target is replaced, not the
+link). A target that exists and is not a regular file (``/dev/null``, a
+FIFO) is written in place, as shuf does: renaming a file over it would
+destroy it; ``/dev/stdout`` or ``/dev/fd/N`` is written through that very
+descriptor. A URL (``s3://...``, through fsspec) is written as a temporary
+object beside the target and moved over it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import zlib
+from typing import Any
+
+from ..errors import ShuffleError, describe_os_error
+from ..signals import held
+from ..storage import fs
+from ..storage.rawio import writev_all
+
+
+class Target:
+    """Standard output: written in place, nothing to finish or take back. The base of the other kinds."""
+
+    name = "standard output"
+    fd: int | None = 1  # a local descriptor (for sendfile), if there is one
+    positional: str | None = None  # a plain file that workers may write at their offsets
+
+    def write(self, data: bytes) -> None:
+        assert self.fd is not None
+        try:
+            writev_all(self.fd, [data])
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def finish(self) -> None:
+        """Complete what was written (close it); ``publish`` then makes it appear."""
+
+    def publish(self) -> None:
+        """Make the finished bytes appear under the target's name."""
+
+    def discard(self) -> None:
+        """Take back what can be: a temporary file or object is removed; the target is untouched."""
+
+
+class InPlace(Target):
+    """A device, a FIFO or a descriptor's name (``/dev/stdout``), opened and written where it is."""
+
+    def __init__(self, path: str) -> None:
+        self.name = path
+        self.fd = None
+        # A descriptor's name is used as that descriptor: opening /dev/stdout anew
+        # would write from offset 0 of a `> log` file, over what came before.
+        named = descriptor_named(path)
+        try:
+            self.fd = os.open(path, os.O_WRONLY) if named is None else os.dup(named)
+        except OSError as err:
+            raise describe_os_error(f"cannot open '{path}'", err) from None
+
+    def finish(self) -> None:
+        self.discard()  # closing is all there is to it
+
+    def discard(self) -> None:
+        if self.fd is not None:  # what went down a pipe cannot be taken back
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+
+class AtomicFile(Target):
+    """A regular file: written under a temporary name beside it and renamed over it when published."""
+
+    def __init__(self, path: str) -> None:
+        if os.path.isdir(path):
+            raise ShuffleError(f"cannot create '{path}': Is a directory")
+        self.name = path
+        self.target = os.path.realpath(path)  # through a symlink, to replace its target
+        self.fd = None
+        self.temp: str | None = None
+        try:
+            mode = _new_file_mode(path)
+            with held():  # made and recorded, or neither: a leaked one would sit beside the output
+                self.fd, self.temp = tempfile.mkstemp(
+                    prefix=f".{os.path.basename(path)}.shuffle-big-", dir=os.path.dirname(self.target),
+                )
+            os.fchmod(self.fd, mode)
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"cannot create '{path}'", err) from None
+        self.positional = self.temp
+
+    def truncate(self, size: int) -> None:
+        """Give the file its final size up front, so workers can write at any offset."""
+        assert self.fd is not None
+        try:
+            os.ftruncate(self.fd, size)
+        except OSError as err:
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def finish(self) -> None:
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        try:
+            os.close(fd)
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def publish(self) -> None:
+        if self.temp is None:
+            return
+        try:
+            os.replace(self.temp, self.target)
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"cannot create '{self.name}'", err) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+        if self.temp is not None:
+            temp, self.temp = self.temp, None
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+
+
+class RemoteFile(Target):
+    """A URL: written as a temporary object beside the target (the upload completes at ``finish``), then moved."""
+
+    fd = None
+
+    def __init__(self, url: str) -> None:
+        self.name = url
+        self.temp: str | None = f"{url}.shuffle-big-{os.getpid()}.tmp"
+        self._file: Any = fs.open_write(self.temp)  # an fsspec file; None once closed
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as err:
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def finish(self) -> None:
+        if self._file is None:
+            return
+        file, self._file = self._file, None
+        try:
+            file.close()  # an upload completes here
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def publish(self) -> None:
+        if self.temp is None:
+            return
+        try:
+            fs.move(self.temp, self.name)
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"cannot create '{self.name}'", err) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            getattr(file, "discard", lambda: None)()  # an unfinished upload is dropped
+        if self.temp is not None:
+            temp, self.temp = self.temp, None
+            fs.remove(temp)
+
+
+class Compressed(Target):
+    """Another target's bytes compressed on the way (its trailer written at ``finish``)."""
+
+    def __init__(self, inner: Target, compressor: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.fd = None  # the bytes change: no sendfile, no writes at offsets
+        self._compressor = compressor
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(self._compressor.compress(data))
+
+    def finish(self) -> None:
+        if self._compressor is not None:
+            trailer, self._compressor = self._compressor.flush(), None
+            try:
+                self.inner.write(trailer)
+            except BaseException:
+                self.inner.discard()
+                raise
+        self.inner.finish()
+
+    def publish(self) -> None:
+        self.inner.publish()
+
+    def discard(self) -> None:
+        self.inner.discard()
+
+
+def open_target(path: str | None) -> Target:
+    """The target ``-o`` names (None or ``-``: standard output), compressed by its name."""
+    if path in (None, "-"):
+        return Target()
+    path = fs.local(path)
+    compressor = compressor_for(path)  # before any file exists: a missing extra is a clean error
+    if fs.is_url(path):
+        target: Target = RemoteFile(path)
+    elif _is_special(path):
+        target = InPlace(path)
+    else:
+        target = AtomicFile(path)
+    return target if compressor is None else Compressed(target, compressor)
+
+
+def compressor_for(path: str):
+    """A compressor (``compress``, ``flush``) chosen by the file name, or None."""
+    if path.endswith(".gz"):
+        return zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip header and trailer
+    if path.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            raise ShuffleError(
+                f"cannot write '{path}': zstd output needs the extra: pip install 'shuffle-big[zstd]'"
+            ) from None
+        # No zstd threads: their buffers would be memory outside the budget.
+        return zstandard.ZstdCompressor(level=3).compressobj()
+    return None
+
+
+def descriptor_named(path: str) -> int | None:
+    """The descriptor that ``/dev/stdout``, ``/dev/fd/N`` or ``/proc/self/fd/N`` names, if ``path`` is one."""
+    path = os.path.abspath(path)
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(path)
+    if named is not None:
+        return named
+    match = re.fullmatch(rf"/(?:dev|proc/self|proc/{os.getpid()})/fd/(\d+)", path)
+    return int(match.group(1)) if match else None
+
+
+def _is_special(path: str) -> bool:
+    """Is ``path`` to be written in place: a descriptor's name, or there and not a regular file?
+
+    A directory is not special: opening it fails with a clear message.
+    """
+    if descriptor_named(path) is not None:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _new_file_mode(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
