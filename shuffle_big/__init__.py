@@ -4,15 +4,19 @@ The public surface is what this module exports; everything in the
 subpackages is internal and may change between releases.
 """
 
-from .errors import ShuffleError
+from .errors import ConfigError, ShuffleError
 
 __version__ = "0.1.0"
-__all__ = ["shuffle", "ShuffleResult", "ShuffleError", "Lines", "NumberRange", "DaskCluster", "__version__"]
+__all__ = [
+    "shuffle", "ShuffleConfig", "ShuffleResult", "ShuffleError", "ConfigError", "Lines", "NumberRange", "DaskCluster",
+    "__version__",
+]
 
 # Loaded on first use: the engine brings numpy, the cluster brings dask, and the
 # command sets up its signal handling before either slow import.
 _LAZY = {
     "shuffle": "api",
+    "ShuffleConfig": "config",
     "ShuffleResult": "run.job",
     "Lines": "inputs.sources",
     "NumberRange": "inputs.sources",

@@ -6,10 +6,12 @@ modes in ``modes``. Everything a user can fix surfaces as ``ShuffleError``.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
+from .config import ShuffleConfig
 from .core.plan import MIN_MEMORY, make_plan
 from .core.records import swap_table
 from .errors import ShuffleError
@@ -20,9 +22,8 @@ from .outputs.shards import ShardedOutput
 from .outputs.sinks import Output
 from .run.engine import run_shuffle
 from .run.job import Job, Options, ShuffleResult
-from .run.pool import peak_rss
+from .run.pool import Executor, peak_rss
 from .run.pool_local import local_executor
-from .sizes import default_memory
 from .storage import fs
 from .storage.tempspace import TempSpace, raise_fd_limit
 
@@ -33,74 +34,69 @@ MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 def shuffle(
     inputs: Sequence[Source] | Source = ("-",),
     output: str | None = None,
+    config: ShuffleConfig | None = None,
     *,
-    memory: int | None = None,
-    seed: int | None = None,
-    temp_dir: str | None = None,
-    progress: bool = False,
-    jobs: int = 1,
-    head: int | None = None,
-    sep: bytes = b"\n",
-    header: int = 0,
-    verify: bool = False,
-    shards: int | None = None,
-    repeat: bool = False,
-    cluster=None,
+    cluster: Any = None,
+    **options: Any,
 ) -> ShuffleResult:
-    """Shuffle the lines of ``inputs`` into ``output`` (path; None is stdout).
+    """Shuffle the lines of ``inputs`` into ``output`` (a path or URL; None is stdout).
 
     An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
-    ``Lines`` or a ``NumberRange``. ``memory`` is the budget in bytes for all
-    processes together (default: 1 GiB or a quarter of RAM); ``jobs`` worker
-    processes share it. The same ``seed`` always gives the same output.
-    ``head``: write only the first ``head`` records of the permutation, found
-    in one pass. ``sep``: the byte that ends a record (``b"\\0"`` for ``-z``).
-    ``header``: keep the first ``header`` records of the first input at the
-    top, unshuffled. ``verify``: fail, leaving no output file, unless the
-    records written are exactly the records read (an order-independent
-    fingerprint of each side). ``shards``: split the output into that many
-    files of near-equal record count, named by ``output``: a pattern with
-    ``{i}`` or a directory. ``repeat``: instead of a permutation, draw lines
-    with replacement: ``head`` of them, or without end when ``head`` is None.
-    ``cluster``: a connected ``DaskCluster`` to run the tasks on
-    instead of local processes; ``memory`` is then the budget of each worker.
-    Raises ShuffleError for problems a user can fix.
+    ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
+    its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
+    ``repeat``, ``sep``, ``header``, ``verify``, ``shards``, ``temp_dir``,
+    ``progress``), which override ``config``'s. With ``shards``, ``output``
+    names the files: a pattern with ``{i}``, or a directory. ``cluster``: a
+    connected ``DaskCluster`` to run the tasks on instead of local processes;
+    ``memory`` is then the budget of each worker. Raises ShuffleError for
+    problems a user can fix (ConfigError, also a ValueError, for options
+    that cannot go together).
     """
+    config = ShuffleConfig(**options) if config is None else dataclasses.replace(config, **options)
     paths = cast(list[Source], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
-    options = Options(sep, header, verify)
-    budget = memory or default_memory()
     fds = raise_fd_limit()
-    plan = make_plan(budget, fds)
-    if seed is None:
-        seed = secrets.randbits(63)
-    if temp_dir and fs.is_url(temp_dir):
-        if cluster is None:
-            raise ShuffleError(
-                f"-T '{temp_dir}': temporary space on an object store is for --engine dask; "
-                "the local engine needs a directory"
-            )
-        if budget < REMOTE_MIN_MEMORY:
-            raise ShuffleError(
-                f"-T '{temp_dir}': each worker needs --memory {REMOTE_MIN_MEMORY >> 20}M or more "
-                f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
-            )
-    infos = probe_all(paths, sep)
-    executor = cluster.executor() if cluster is not None else local_executor(max(1, min(jobs, budget // MIN_WORKER_MEMORY)))
+    plan = config.plan or make_plan(config.budget, fds)
+    seed = secrets.randbits(63) if config.seed is None else config.seed
+    _check_temp_dir(config.temp_dir, cluster, plan.budget)
+    infos = probe_all(paths, config.sep)
+    executor = _executor(cluster, config.jobs, plan.budget)
     result = ShuffleResult(seed=seed, jobs=executor.workers)
-    if verify and (repeat or head is not None):
-        raise ValueError("verify checks a whole shuffle; it cannot be combined with head or repeat")
-    if repeat:
-        with TempSpace(temp_dir) as temp, _output(output, sep, False, shards if head is not None else None) as out:
+    sep, header, head = config.sep, config.header, config.head
+    if config.repeat:
+        with TempSpace(config.temp_dir) as temp, _output(output, sep, False, config.shards if head is not None else None) as out:
             with result.timed("repeat"):
                 result.records = write_draws(infos, plan, seed, head, out, temp, sep, header)
     elif head is not None:
-        with _output(output, sep, False, shards) as out, result.timed("in memory"):
-            result.records, result.bytes = write_head(infos, plan, seed, head, out, progress, sep, header)
+        with _output(output, sep, False, config.shards) as out, result.timed("in memory"):
+            result.records, result.bytes = write_head(infos, plan, seed, head, out, config.progress, sep, header)
     else:
-        with TempSpace(temp_dir) as temp, _output(output, sep, verify, shards) as out:
-            run_shuffle(Job(plan, seed, temp, out, executor, result, options, progress, fds), infos)
+        options_ = Options(sep, header, config.verify)
+        with TempSpace(config.temp_dir) as temp, _output(output, sep, config.verify, config.shards) as out:
+            run_shuffle(Job(plan, seed, temp, out, executor, result, options_, config.progress, fds), infos)
     result.peak_rss = peak_rss()
     return result
+
+
+def _executor(cluster: Any, jobs: int, budget: int) -> Executor:
+    if cluster is not None:
+        return cluster.executor()
+    return local_executor(max(1, min(jobs, budget // MIN_WORKER_MEMORY)))
+
+
+def _check_temp_dir(temp_dir: str | None, cluster: Any, budget: int) -> None:
+    """Temp space on an object store is for a cluster, whose tasks each buffer their transfers."""
+    if not temp_dir or not fs.is_url(temp_dir):
+        return
+    if cluster is None:
+        raise ShuffleError(
+            f"-T '{temp_dir}': temporary space on an object store is for --engine dask; "
+            "the local engine needs a directory"
+        )
+    if budget < REMOTE_MIN_MEMORY:
+        raise ShuffleError(
+            f"-T '{temp_dir}': each worker needs --memory {REMOTE_MIN_MEMORY >> 20}M or more "
+            f"(uploads to an object store are buffered in {fs.REMOTE_BLOCK >> 20} MiB parts)"
+        )
 
 
 def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> Output | ShardedOutput:

@@ -1,4 +1,11 @@
-"""The ``shuffle-big`` command: parse, validate, report. The work is in ``shuffle``."""
+"""The ``shuffle-big`` command: parse, validate, report. The work is in ``shuffle``.
+
+``command`` is the click command: it only parses and checks the command
+line into an ``Invocation`` (and so runs in-process under click's
+CliRunner). ``main``, the console entry point, is the process around it:
+signal handling before the slow imports, the run, and the exit status
+(dying by the signal that stopped the run).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,17 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
+from typing import NoReturn
 
 import click
 
 from . import __version__
+from .config import ShuffleConfig
 from .core.plan import MIN_MEMORY
-from .errors import ShuffleError
-from .signals import CAUGHT
-from .sizes import default_memory, format_size, parse_size, total_ram
+from .errors import ConfigError, ShuffleError
+from .signals import Terminated, catchable, die_by, install
+from .sizes import format_size, parse_size, total_ram
 from .storage.tempspace import clean_stale
 
 EPILOG = """\b
@@ -39,31 +49,6 @@ Every permutation is equally likely; with --seed the output is identical
 whatever --memory and --jobs are. Temporary space needed: about the input size (plus
 8 bytes per line), in -T DIR.
 """
-
-
-class Terminated(Exception):
-    """Raised by the SIGTERM/SIGHUP handler so that cleanup runs before exit."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_terminated(signum: int, frame) -> None:
-    raise Terminated(signum)
-
-
-def _die_by(signum: int) -> None:
-    """Exit the way an unhandled signal would, so shells see the usual status."""
-    # Worker pools hold semaphores that multiprocessing's resource tracker reports
-    # as leaked (on our stderr) unless their finalizers run; dying by a signal
-    # skips the atexit hook that would run them.
-    if "multiprocessing.util" in sys.modules:
-        sys.modules["multiprocessing.util"]._run_finalizers(0)
-    sys.stderr.flush()
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-    sys.exit(128 + signum)
 
 
 class SizeType(click.ParamType):
@@ -100,7 +85,7 @@ class Command(click.Command):
         return super().parse_args(ctx, out)
 
 
-@click.command(cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("shuffle-big", cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
 @click.option(
@@ -169,10 +154,10 @@ class Command(click.Command):
 @click.option("-v", "--verbose", is_flag=True, help="Report the seed and what was done on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
-def main(
+def command(
     files, output, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
-):
+) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
 
@@ -181,76 +166,97 @@ def main(
     Lines are bytes: any encoding, CRLF and NUL pass through unchanged; a last
     line without a newline gets one.
     """
-    # As in sort.c, a signal ignored when we started (nohup, a background job of
-    # a script) stays ignored: whoever started us wants the run to outlive it.
-    caught = [s for s in CAUGHT if signal.getsignal(s) is not signal.SIG_IGN]
-    if signal.SIGINT in caught:
-        # Until the work starts, Ctrl-C just ends the process (nothing to clean up
-        # yet); without this, an interrupt during the imports below prints a traceback.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-    from .api import shuffle
-
     if clean_temp:
         removed = clean_stale(temp_dir)
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
-        return
-    if verify and (head_count is not None or repeat):
-        raise click.UsageError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if repeat else '-n'}")
-    if repeat and shards and head_count is None:
-        raise click.UsageError("--shards with -r needs -n: an endless stream cannot be split into files")
+        return None
     sep = b"\0" if zero_terminated else b"\n"
     sources = _sources(files, echo, input_range, sep)
     if random_source is not None:
         if seed is not None:
             raise click.UsageError("cannot combine --seed and --random-source")
         seed = _seed_from(random_source)
-    for signum in caught:
-        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else _raise_terminated)
-    if memory and memory > total_ram():
-        clamped = total_ram() * 4 // 5
-        if not quiet:
-            click.echo(
-                f"shuffle-big: warning: --memory {format_size(memory)} is more than this machine's RAM "
-                f"({format_size(total_ram())}); using {format_size(clamped)} (80% of RAM)",
-                err=True,
-            )
-        memory = clamped
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if quiet:
-        progress = verbose = False
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
-    jobs = jobs or len(os.sched_getaffinity(0))
-    started = time.perf_counter()
+    if progress is None:
+        progress = sys.stderr.isatty()
     try:
-        with _cluster(engine, scheduler, jobs) as cluster:
-            result = shuffle(
-                sources, output, sep=sep, header=header, verify=verify, shards=shards, repeat=repeat,
-                memory=memory or default_memory(), seed=seed, temp_dir=temp_dir, progress=progress,
-                jobs=jobs, head=head_count, cluster=cluster,
-            )
+        config = ShuffleConfig(
+            memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
+            sep=sep, header=header, verify=verify, shards=shards, temp_dir=temp_dir, progress=progress and not quiet,
+        )
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    return Invocation(sources, output, config, engine, scheduler, stats_format if stats else None, verbose and not quiet, quiet)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the command line asked for, parsed and checked: what ``main`` runs."""
+
+    sources: list
+    output: str | None
+    config: ShuffleConfig
+    engine: str
+    scheduler: str | None
+    stats: str | None  # "text" or "json": report figures after the run
+    verbose: bool
+    quiet: bool
+
+
+def main(args: list[str] | None = None) -> None:
+    """The console entry point: the command line parsed, the run, and the process's exit status."""
+    caught = catchable()
+    if signal.SIGINT in caught:
+        # Until the work starts, Ctrl-C just ends the process (nothing to clean up
+        # yet); without this, an interrupt during the imports below prints a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        invocation = command.main(args, standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except BrokenPipeError:  # --help | head
+        die_by(signal.SIGPIPE)
+    if not isinstance(invocation, Invocation):  # --help, --version, --clean-temp: done
+        sys.exit(invocation or 0)
+    install(caught)
+    try:
+        _run(invocation)
     except ShuffleError as err:
-        click.echo(f"shuffle-big: {err}", err=True)
-        sys.exit(1)
+        _fail(str(err))
     except BrokenPipeError:
         # The reader went away (| head): stop quietly, like a C tool killed by SIGPIPE.
-        _die_by(signal.SIGPIPE)
+        die_by(signal.SIGPIPE)
     except KeyboardInterrupt:
-        _die_by(signal.SIGINT)
+        die_by(signal.SIGINT)
     except Terminated as t:
-        _die_by(t.signum)
+        die_by(t.signum)
     except MemoryError:
-        click.echo("shuffle-big: out of memory: try a smaller --memory", err=True)
-        sys.exit(1)
+        _fail("out of memory: try a smaller --memory")
     except OSError as err:
         where = f"'{err.filename}'" if err.filename else "I/O"
-        click.echo(f"shuffle-big: {where}: {err.strerror or err}", err=True)
-        sys.exit(1)
-    if stats:
-        click.echo(_format_stats(result, time.perf_counter() - started, stats_format), err=True)
-    if verbose:
+        _fail(f"{where}: {err.strerror or err}")
+
+
+def _run(invocation: Invocation) -> None:
+    """Shuffle as asked, then report."""
+    from .api import shuffle
+
+    config = invocation.config
+    if config.clamped and not invocation.quiet:
+        click.echo(
+            f"shuffle-big: warning: --memory {format_size(config.memory or 0)} is more than this machine's RAM "
+            f"({format_size(total_ram())}); using {format_size(config.budget)} (80% of RAM)",
+            err=True,
+        )
+    started = time.perf_counter()
+    with _cluster(invocation.engine, invocation.scheduler, config.jobs) as cluster:
+        result = shuffle(invocation.sources, invocation.output, config, cluster=cluster)
+    if invocation.stats:
+        click.echo(_format_stats(result, time.perf_counter() - started, invocation.stats), err=True)
+    if invocation.verbose:
         how = "in memory" if result.in_memory else f"{result.passes} passes, {result.buckets} bucket files, {result.jobs} jobs"
         click.echo(
             f"shuffle-big: seed {result.seed}: {result.records} lines, {format_size(result.bytes)}, {how}",
@@ -319,6 +325,6 @@ def _seed_from(path: str) -> int:
     return xxhash.xxh64_intdigest(data) >> 1
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"shuffle-big: {message}", err=True)
     sys.exit(1)

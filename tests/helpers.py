@@ -24,6 +24,20 @@ def cli(*args: str, input: bytes | None = None, env: dict | None = None, check: 
     return proc
 
 
+def parse(*args: object, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """The command line parsed and checked in this process (click's CliRunner), as ``cli`` reports a run.
+
+    For option errors, which stop before any work: no interpreter to start. The
+    command only parses into an ``Invocation`` (``stdout`` then holds nothing).
+    """
+    from click.testing import CliRunner
+
+    from shuffle_big.cli import command
+
+    result = CliRunner().invoke(command, [str(a) for a in args], input=input)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout_bytes, result.stderr_bytes)
+
+
 def cli_popen(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "shuffle_big", *map(str, args)], **kw)
 

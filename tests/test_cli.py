@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from helpers import cli, cli_popen, numbered_lines, records, reference_order
+from helpers import cli, cli_popen, numbered_lines, parse, records, reference_order
 
 
 @pytest.mark.parametrize(
@@ -121,9 +121,18 @@ def test_unreadable_input(tmp_path):
     assert proc.returncode == 1 and b"Permission denied" in proc.stderr
 
 
+def test_a_usage_error_from_the_real_command():
+    """The checks run in-process below (``parse``); the console entry point reports them the same way."""
+    proc = cli("-m", "1K", "--verify", "-n", 1, input=b"x\n")
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.endswith(b"\nError: Invalid value for '-m' / '--memory': '1K' is too small; the minimum is 1.0M\n")
+    proc = cli("--verify", "-n", 1, input=b"x\n")
+    assert (proc.returncode, proc.stderr.splitlines()[-1]) == (2, b"Error: --verify checks a whole shuffle; it cannot be combined with -n")
+
+
 @pytest.mark.parametrize("memory, why", [("0", b"too small"), ("1K", b"minimum is 1.0M"), ("12Q", b"invalid size"), ("-3G", b"invalid size")])
 def test_bad_memory_is_a_usage_error(memory, why):
-    proc = cli("-m", memory, input=b"x\n")
+    proc = parse("-m", memory, input=b"x\n")
     assert proc.returncode == 2
     assert why in proc.stderr
     assert b"Traceback" not in proc.stderr

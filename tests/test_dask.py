@@ -18,7 +18,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
 
-from helpers import cli, cli_popen, numbered_lines, reference_order  # noqa: E402
+from helpers import cli, cli_popen, numbered_lines, parse, reference_order  # noqa: E402
 
 from shuffle_big import shuffle  # noqa: E402
 from shuffle_big.run.pool_dask import DaskCluster  # noqa: E402
@@ -166,5 +166,5 @@ def test_the_command_line_engine_and_a_bad_scheduler(long_line_corpus, tmp_path)
     proc = cli("--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
     assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
     assert proc.stderr.startswith(b"shuffle-big: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:1': ")
-    proc = cli("--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
+    proc = parse("--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
     assert proc.returncode == 2 and b"--scheduler needs --engine dask" in proc.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from helpers import cli, numbered_lines, reference_order
+from helpers import cli, numbered_lines, parse, reference_order
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_head_too_big_for_memory_is_a_clear_error(tmp_path):
 
 
 def test_negative_head_is_a_usage_error():
-    proc = cli("-n", "-3", input=b"a\n")
+    proc = parse("-n", "-3", input=b"a\n")
     assert proc.returncode == 2 and b"-3" in proc.stderr
 
 

@@ -22,6 +22,7 @@ LAYERS = [
     ["storage"],
     ["inputs", "outputs"],
     ["modes", "run"],
+    ["config"],
     ["api"],
     ["cli"],
     ["__init__", "__main__"],

@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from helpers import cli, cli_popen, numbered_lines
+from helpers import cli, cli_popen, numbered_lines, parse
 from stats import chi2_table, chi2_uniform
 
 from shuffle_big.core.keys import derive_keys
@@ -156,8 +156,8 @@ def test_nothing_to_repeat_and_bad_combinations():
     proc = cli("-r", input=b"")
     assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: no lines to repeat\n")
     assert cli("-r", "-n", 0, input=b"", check=True).stdout == b""
-    assert b"cannot be combined with -r" in cli("-r", "--verify", "-n", 1, input=b"a\n").stderr
-    assert b"--shards with -r needs -n" in cli("-r", "--shards", 2, "-o", "x{i}", input=b"a\n").stderr
+    assert b"cannot be combined with -r" in parse("-r", "--verify", "-n", 1, input=b"a\n").stderr
+    assert b"--shards with -r needs -n" in parse("-r", "--shards", 2, "-o", "x{i}", input=b"a\n").stderr
 
 
 @pytest.mark.skipif(not shutil.which("shuf"), reason="GNU shuf not installed")

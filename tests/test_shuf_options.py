@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import xxhash
-from helpers import cli, numbered_lines, reference_order
+from helpers import cli, numbered_lines, parse, reference_order
 
 # (memory, jobs, to a file?): in memory; two passes in one process; parallel scatter and
 # order written at offsets (file) or copied in order (pipe)
@@ -79,7 +79,7 @@ def test_input_range_is_shuffled_out_of_core_like_its_text(memory, jobs):
 
 @pytest.mark.parametrize("bad", ["5-3", "3", "a-3", "-3", "1-2-3", ""])
 def test_bad_input_range_is_a_usage_error(bad):
-    proc = cli("-i", bad)
+    proc = parse("-i", bad)
     assert proc.returncode == 2 and f"invalid input range: '{bad}'".encode() in proc.stderr
 
 

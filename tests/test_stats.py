@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import cli, numbered_lines
+from helpers import cli, numbered_lines, parse
 
 
 def test_stats_json_reports_the_run(tmp_path):
@@ -38,5 +38,5 @@ def test_stats_text_is_a_few_prefixed_lines_and_does_not_take_the_next_argument(
 
 
 def test_stats_rejects_an_unknown_format():
-    proc = cli("--stats=xml", input=b"a\n")
+    proc = parse("--stats=xml", input=b"a\n")
     assert proc.returncode == 2 and b"'xml' is not one of 'text', 'json'" in proc.stderr

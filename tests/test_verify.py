@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import cli, numbered_lines, reference_order
+from helpers import cli, numbered_lines, parse, reference_order
 
 from shuffle_big.core.fingerprint import Fingerprint
 from shuffle_big.core.plan import make_plan
@@ -101,5 +101,5 @@ def test_verify_catches_a_lost_record_and_writes_nothing(tmp_path, budget):
 
 
 def test_verify_with_head_is_a_usage_error():
-    proc = cli("--verify", "-n", 1, input=b"a\n")
+    proc = parse("--verify", "-n", 1, input=b"a\n")
     assert proc.returncode == 2 and b"cannot be combined with -n" in proc.stderr

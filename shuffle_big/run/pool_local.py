@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from ..errors import ShuffleError
-from ..signals import held, sigint_blocked
+from ..signals import held, run_multiprocessing_finalizers, sigint_blocked
 from .pool import Executor, measured
 
 _counter = None  # this worker's progress slots, set when it starts
@@ -94,10 +94,7 @@ class Workers:
             # It is noticing the dead workers; closing the queues under it (below)
             # would make it die with a traceback on our stderr.
             manager.join(timeout=10)  # type: ignore[attr-defined]  # a Thread; typeshed says otherwise
-        # The pool's queues hold semaphores that multiprocessing's resource tracker
-        # reports as leaked (on our stderr) unless their finalizers run, and a run
-        # ended by a signal never reaches the atexit hook that would run them.
-        multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]  # private, stable since 3.4
+        run_multiprocessing_finalizers()  # the pool's queues' semaphores, before a death by signal
 
     def __enter__(self) -> Workers:
         return self

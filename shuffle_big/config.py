@@ -1,0 +1,66 @@
+"""One frozen object for how to shuffle: every option, its default, and the rules for combining them.
+
+The command builds one from its options and ``shuffle()`` from its keywords
+(as black's ``Mode``), so each rule lives here once and is checked before
+any input is touched: an impossible combination raises ``ConfigError``,
+which the command reports as a usage error (exit 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core.plan import MIN_MEMORY, Plan
+from .errors import ConfigError
+from .sizes import default_memory, format_size, total_ram
+
+
+@dataclass(frozen=True)
+class ShuffleConfig:
+    """How to shuffle (``shuffle()`` takes each field as a keyword)."""
+
+    memory: int | None = None  # bytes for all processes together; None: 1 GiB, or a quarter of smaller RAM
+    jobs: int = 1  # local worker processes, sharing ``memory`` (the command's default: the CPUs)
+    seed: int | None = None  # None: a random one, reported in the result
+    head: int | None = None  # write only the first ``head`` records of the permutation (-n)
+    repeat: bool = False  # draw with replacement instead: ``head`` draws, or without end (-r)
+    sep: bytes = b"\n"  # the byte that ends a record (b"\0" for -z)
+    header: int = 0  # records at the top of the first input kept there, unshuffled
+    verify: bool = False  # fail, writing nothing, unless the records written are the records read
+    shards: int | None = None  # split the output into this many files of near-equal record count
+    temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster
+    progress: bool = False  # progress bars on stderr
+    plan: Plan | None = None  # sizes to use instead of those made from ``memory`` (for tests)
+
+    def __post_init__(self) -> None:
+        if self.memory is not None and self.memory < MIN_MEMORY:
+            raise ConfigError(f"memory {format_size(self.memory)} is below the minimum of {format_size(MIN_MEMORY)}")
+        if self.sep not in (b"\n", b"\0"):
+            raise ConfigError(f"the record separator must be newline or NUL, not {self.sep!r}")
+        for name in ("jobs", "shards"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1, not {value}")
+        for name in ("head", "header"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"{name} must not be negative, not {value}")
+        if self.verify and (self.repeat or self.head is not None):
+            raise ConfigError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
+        if self.repeat and self.shards and self.head is None:
+            raise ConfigError("--shards with -r needs -n: an endless stream cannot be split into files")
+
+    @property
+    def clamped(self) -> bool:
+        """Is ``memory`` more than this machine's RAM (so the budget is 80% of RAM instead)?"""
+        return self.memory is not None and self.memory > total_ram()
+
+    @property
+    def budget(self) -> int:
+        """The memory budget in bytes that the run keeps to."""
+        if self.plan is not None:
+            return self.plan.budget
+        if self.memory is None:
+            return default_memory()
+        # the rest of RAM is for the OS and the page cache
+        return total_ram() * 4 // 5 if self.clamped else self.memory
