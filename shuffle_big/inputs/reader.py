@@ -10,7 +10,7 @@ out as a ``LongRecord`` whose pieces stream from the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..core.fingerprint import Fingerprint
@@ -70,23 +70,17 @@ class RecordReader:
             self._left = None if seg.end is None else seg.end - seg.start
             try:
                 before = self.bytes_read
-                leftover = self._take_header(f, name) if i == 0 and self.header_records else b""
+                leftover = b""
+                if i == 0 and self.header_records:
+                    self.header, leftover = self._take_header(f, name)
+                    if self.fingerprint is not None:
+                        self.fingerprint.update(self.header)
                 items = self._blocks(f, base + self.bytes_read - before - len(leftover), name, leftover)
-                yield from items if self.fingerprint is None else self._fingerprinted(items)
+                yield from items if self.fingerprint is None else fingerprinted(items, self.fingerprint)
                 base += self.bytes_read - before
             finally:
                 for stream in owned:
                     stream.close()
-
-    def _fingerprinted(self, items: Iterator[Block | LongRecord]) -> Iterator[Block | LongRecord]:
-        fp = self.fingerprint
-        assert fp is not None
-        for item in items:
-            if isinstance(item, Block):
-                fp.update(item.data)
-            else:
-                item.pieces = tapped(item.pieces, fp.update)
-            yield item
 
     def _read(self, f, name: str) -> bytes:
         want = self.block_size if self._left is None else min(self.block_size, self._left)
@@ -103,8 +97,8 @@ class RecordReader:
             self._left -= len(chunk)
         return chunk.translate(self.swap) if self.swap else chunk
 
-    def _take_header(self, f, name: str) -> bytes:
-        """Read the first ``header_records`` records into ``self.header``; return the bytes read after them."""
+    def _take_header(self, f, name: str) -> tuple[bytes, bytes]:
+        """The first ``header_records`` records, and the bytes read after them."""
         data = b""
         while True:
             start = 0
@@ -113,19 +107,11 @@ class RecordReader:
                 if not start:
                     break
             else:
-                self.header = data[:start]
-                self._see_header()
-                return data[start:]
+                return data[:start], data[start:]
             chunk = self._read(f, name)
             if not chunk:  # fewer records than asked for: the whole source is the header
-                self.header = data if data.endswith(b"\n") or not data else data + b"\n"
-                self._see_header()
-                return b""
+                return (data if data.endswith(b"\n") or not data else data + b"\n"), b""
             data += chunk
-
-    def _see_header(self) -> None:
-        if self.fingerprint is not None:
-            self.fingerprint.update(self.header)
 
     def _blocks(self, f, pos: int, name: str, leftover: bytes = b"") -> Iterator[Block | LongRecord]:
         carry = bytearray()  # the start of a record whose newline is not read yet
@@ -138,14 +124,14 @@ class RecordReader:
             if not cut:
                 carry += chunk
                 if len(carry) > self.long_threshold:
-                    rest: list = []
-                    record = LongRecord(pos, self._long_pieces(f, name, bytes(carry), rest))
+                    tail = _LongTail(lambda: self._read(f, name), bytes(carry))
                     carry = bytearray()
+                    record = LongRecord(pos, iter(tail))
                     yield record
-                    for _ in record.pieces:  # drain if the consumer stopped early
+                    for _ in record.pieces:  # drain (through any tap on the way) if the consumer stopped early
                         pass
-                    pos += rest[0]
-                    leftover = rest[1]
+                    pos += tail.length
+                    leftover = tail.leftover
                 continue
             if carry:
                 carry += memoryview(chunk)[:cut]
@@ -153,48 +139,87 @@ class RecordReader:
             else:
                 data = chunk if cut == len(chunk) else chunk[:cut]
             carry = bytearray(memoryview(chunk)[cut:])
-            yield from self._cut(pos, data)
+            yield from cut_block(pos, data, self.max_records)
             pos += len(data)
         if carry:
             carry += b"\n"
             yield Block(pos, bytes(carry))
 
-    def _cut(self, pos: int, data: bytes) -> Iterator[Block]:
-        """``data`` as blocks of at most ``max_records`` records.
 
-        Each record costs ~60 bytes of numpy arrays downstream (ends, offsets,
-        keys, bucket ids, sort order); a block of empty lines would otherwise
-        cost 60x its size (measured: 10 M empty lines at -m 16M peaked 17 MB
-        over the idle interpreter before the cut). The record ends found here
-        (8 bytes per record) go with the blocks, so they are found once (pass 1
-        on 1 GB of 20-byte lines, -j 2: 5.1-5.5 s against 5.8-6.0 s counting
-        newlines first; 5 MB more peak RSS per worker).
-        """
-        ends = record_ends(data)
-        if len(ends) <= self.max_records:
-            yield Block(pos, data, ends)
-            return
-        start = 0
-        for i in range(0, len(ends), self.max_records):
-            part = ends[i : i + self.max_records]
-            end = int(part[-1])
-            yield Block(pos + start, data[start:end], part - start)
-            start = end
+def cut_block(pos: int, data: bytes, max_records: int) -> Iterator[Block]:
+    """``data`` (whole records from input offset ``pos``) as blocks of at most ``max_records`` records.
 
-    def _long_pieces(self, f, name: str, head: bytes, rest: list) -> Iterator[bytes]:
-        """Pieces of one long record; leaves [record length, leftover bytes] in ``rest``."""
-        length = len(head)
-        yield head
+    Each record costs ~60 bytes of numpy arrays downstream (ends, offsets,
+    keys, bucket ids, sort order); a block of empty lines would otherwise
+    cost 60x its size (measured: 10 M empty lines at -m 16M peaked 17 MB
+    over the idle interpreter before the cut). The record ends found here
+    (8 bytes per record) go with the blocks, so they are found once (pass 1
+    on 1 GB of 20-byte lines, -j 2: 5.1-5.5 s against 5.8-6.0 s counting
+    newlines first; 5 MB more peak RSS per worker).
+    """
+    ends = record_ends(data)
+    if len(ends) <= max_records:
+        yield Block(pos, data, ends)
+        return
+    start = 0
+    for i in range(0, len(ends), max_records):
+        part = ends[i : i + max_records]
+        end = int(part[-1])
+        yield Block(pos + start, data[start:end], part - start)
+        start = end
+
+
+class _LongTail:
+    """The pieces of one record too long to hold, read as they are consumed.
+
+    Once drained: ``length``, the record's bytes in the input, and
+    ``leftover``, what was read past its end.
+    """
+
+    def __init__(self, read: Callable[[], bytes], head: bytes) -> None:
+        self._read = read
+        self._head = head
+        self.length = 0
+        self.leftover = b""
+        self._pieces = self._stream()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._pieces
+
+    def _stream(self) -> Iterator[bytes]:
+        length = len(self._head)
+        yield self._head
         while True:
-            chunk = self._read(f, name)
+            chunk = self._read()
             if not chunk:
-                rest[:] = [length, b""]
+                self.length = length
                 yield b"\n"
                 return
             cut = chunk.find(b"\n") + 1
             if cut:
-                rest[:] = [length + cut, chunk[cut:]]
+                self.length, self.leftover = length + cut, chunk[cut:]
                 yield chunk[:cut]
                 return
             length += len(chunk)
             yield chunk
+
+
+def fingerprinted(items: Iterator[Block | LongRecord], fp: Fingerprint) -> Iterator[Block | LongRecord]:
+    """``items``, each record shown to ``fp`` on the way (--verify's read side)."""
+    for item in items:
+        if isinstance(item, Block):
+            fp.update(item.data)
+        else:
+            item.pieces = tapped(item.pieces, fp.update)
+        yield item
+
+
+def read_header(path: Source, header: int, sep: bytes, size: int) -> tuple[bytes, int]:
+    """The first ``header`` records of ``path`` (a plain file of ``size`` bytes) and where the rest starts.
+
+    A file that is all header and lacks its last newline gets one, so the
+    rest starts at the file's end, not past it.
+    """
+    reader = RecordReader([path], 1 << 16, 1 << 16, sep, header)
+    next(iter(reader), None)  # the header is read on the way to the first block
+    return reader.header, min(len(reader.header), size)

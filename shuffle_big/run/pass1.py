@@ -17,7 +17,7 @@ from ..core.fingerprint import Fingerprint
 from ..core.plan import make_plan
 from ..core.records import Block, keyed, record_ends
 from ..inputs.ranges import split_ranges
-from ..inputs.reader import RecordReader
+from ..inputs.reader import RecordReader, read_header
 from ..inputs.sources import InputInfo, Source
 from ..progress import Meter
 from ..storage import fs
@@ -109,17 +109,6 @@ def _spill(job: Job, held: Held, size: int | None, first: list, rest: Iterator, 
     if job.temp.remote is not None:  # workers elsewhere order the buckets
         parts = list(upload(sink.paths, f"{job.temp.remote}/pass1"))
     return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
-
-
-def read_header(path: Source, header: int, sep: bytes, size: int) -> tuple[bytes, int]:
-    """The first ``header`` records of ``path`` (a plain file of ``size`` bytes) and where the rest starts.
-
-    A file that is all header and lacks its last newline gets one, so the
-    rest starts at the file's end, not past it.
-    """
-    reader = RecordReader([path], 1 << 16, 1 << 16, sep, header)
-    next(iter(reader), None)
-    return reader.header, min(len(reader.header), size)
 
 
 def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> tuple[Buckets, Fingerprint | None]:

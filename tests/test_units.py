@@ -1,0 +1,93 @@
+"""The reader and the bucket-frame format on their own (the engine tests cover them only end to end)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from helpers import records
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from shuffle_big.core.fingerprint import Fingerprint
+from shuffle_big.core.records import Block, LongRecord
+from shuffle_big.inputs.reader import RecordReader, read_header
+from shuffle_big.inputs.sources import is_compressed
+from shuffle_big.storage.frames import LongFrame, frame_buffers, read_frames, write_long
+from shuffle_big.storage.rawio import writev_all
+
+
+def read_all(path, **kw) -> list[tuple[int, bytes]]:
+    """(offset, record) for every record the reader yields, long ones joined."""
+    out = []
+    for item in RecordReader([str(path)], **kw):
+        if isinstance(item, Block):
+            start = item.start
+            for rec in records(item.data):
+                out.append((start, rec))
+                start += len(rec)
+        else:
+            assert isinstance(item, LongRecord)
+            out.append((item.start, b"".join(item.pieces)))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    recs=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+    terminated=st.booleans(), block=st.integers(1, 64), long=st.integers(1, 64), most=st.integers(1, 8),
+)
+def test_the_reader_yields_every_record_at_its_offset(tmp_path_factory, recs, terminated, block, long, most):
+    data = b"\n".join(recs) + (b"\n" if terminated and recs else b"")
+    assume(not is_compressed(data[:4]))  # a gzip or zstd magic number means compressed input
+    path = tmp_path_factory.mktemp("r") / "in"
+    path.write_bytes(data)
+    got = read_all(path, block_size=block, long_threshold=long, max_records=most)
+    expected, offset = [], 0
+    for rec in records(data):
+        expected.append((offset, rec))
+        offset += len(rec)
+    assert got == expected
+
+
+def test_header_and_fingerprint_and_zero_terminated(tmp_path):
+    path = tmp_path / "in"
+    path.write_bytes(b"h1\0h2\0a\0" + b"L" * 300 + b"\0b")
+    reader = RecordReader([str(path)], 16, 64, sep=b"\0", header=2, verify=True)
+    # a long record's pieces stream from the file: they are read before the next item
+    body = b"".join(i.data if isinstance(i, Block) else b"".join(i.pieces) for i in reader)
+    assert reader.header == b"h1\nh2\n"  # internal form: NUL and newline swapped
+    assert body == b"a\n" + b"L" * 300 + b"\nb\n"
+    whole = Fingerprint()
+    whole.update(b"h1\nh2\na\n" + b"L" * 300 + b"\nb\n")
+    assert reader.fingerprint is not None and reader.fingerprint.value == whole.value  # long record included
+    assert read_header(str(path), 2, b"\0", path.stat().st_size) == (b"h1\nh2\n", 6)
+
+
+def test_a_header_only_file_without_its_newline():
+    """The rest starts at the end of the file, not one byte past it."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(b"only")
+        f.flush()
+        assert read_header(f.name, 3, b"\n", 4) == (b"only\n", 4)
+
+
+def test_frames_round_trip_with_a_long_record(tmp_path):
+    path = tmp_path / "bucket"
+    keys = [np.array([5, 3], dtype=np.uint64), np.array([9], dtype=np.uint64)]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    writev_all(fd, frame_buffers([b"a\nbb\n", b"ccc\n"], keys))
+    length = write_long(fd, 7, [b"L" * 100, b"L" * 50 + b"\n"])
+    os.close(fd)
+    assert length == 151
+    frames = list(read_frames([str(path)]))
+    assert frames[0][0] == b"a\nbb\nccc\n" and frames[0][1].tolist() == [5, 3, 9]
+    assert frames[1][0] == b"L" * 150 + b"\n" and frames[1][1].tolist() == [7]
+    streamed = read_frames([str(path)], max_frame=100)
+    assert isinstance(next(streamed), tuple)
+    long = next(streamed)
+    assert isinstance(long, LongFrame) and long.key == 7 and long.length == 151
+    assert b"".join(long.pieces) == b"L" * 150 + b"\n"  # read before the next frame: it streams
+    assert list(streamed) == []
