@@ -4,10 +4,14 @@
     python scripts/bench.py --size 1G --shape text --memory 256M
     python scripts/bench.py --file corpus.txt --memory 256M --terashuf ~/terashuf/terashuf
     python scripts/bench.py --file bench-data/text-4G.txt --variants verify,head --skip shuf,sort,terashuf
+    python scripts/bench.py --file bench-data/short-1G.txt --baseline ../old --repeat 3 --skip shuf,sort,terashuf
 
 Prints, per tool: wall seconds, MB/s, peak RSS (kernel rusage) and the ratio
 of its time to shuffle-big's. The file is read once beforehand so every run
-starts with it in the page cache. Not a test: nothing here asserts a speed.
+starts with it in the page cache. With --repeat, the tools take turns (each
+round runs every tool once), so a drift of the machine's speed hits them
+alike; ``--baseline DIR`` adds the same shuffle-big runs from another
+checkout (an A/B of two commits). Not a test: nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ sys.path.insert(0, str(HERE))
 from make_corpus import chunks, parse_size  # noqa: E402
 
 
-def timed(cmd: list[str] | str, env: dict | None = None, stdin=None, stdout=None) -> tuple[float, int]:
+def timed(cmd: list[str] | str, env: dict | None = None, stdin=None, stdout=None, cwd=None) -> tuple[float, int]:
     """Wall seconds and peak RSS of all its processes together (bytes) of ``cmd`` (a list, or a shell string)."""
     argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else cmd
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(HERE / "peak_rss.py"), *argv],
         env=dict(os.environ, **(env or {})), stdin=stdin, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=cwd,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -85,12 +90,17 @@ def main() -> None:
         "the object-store path, buckets uploaded and read back through fsspec)",
     )
     ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
+    ap.add_argument(
+        "--baseline", metavar="DIR",
+        help="also run shuffle-big from the checkout in DIR (python -m shuffle_big with DIR as the working "
+        "directory), for each -j, taking turns with this checkout's runs",
+    )
     args = ap.parse_args()
 
-    data_dir = Path(args.data_dir)
+    data_dir = Path(args.data_dir).resolve()  # runs from a --baseline checkout have another working directory
     data_dir.mkdir(exist_ok=True)
     if args.file:
-        src = Path(args.file)
+        src = Path(args.file).resolve()
     else:
         src = data_dir / f"{args.shape}-{args.size}.txt"
         if not src.exists():
@@ -108,9 +118,9 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     terashuf = find_terashuf(args.terashuf)
 
-    # (name, command, environment, lines of output expected: None for all of them)
-    tools: list[tuple[str, object, dict | None, int | None]] = [
-        ("cat", f"cat '{src}' > '{out}'", None, None),
+    # (name, command, environment, lines of output expected: None for all of them, working directory)
+    tools: list[tuple[str, object, dict | None, int | None, str | None]] = [
+        ("cat", f"cat '{src}' > '{out}'", None, None, None),
     ]
 
     def ours(j: str, *extra: str) -> list[str]:
@@ -118,10 +128,12 @@ def main() -> None:
 
     jobs = args.jobs.split(",")
     for j in jobs:
-        tools.append((f"shuffle-big -j {j} -m {args.memory}", ours(j), None, None))
+        tools.append((f"shuffle-big -j {j} -m {args.memory}", ours(j), None, None, str(HERE.parent)))
+        if args.baseline:
+            tools.append((f"baseline -j {j} -m {args.memory}", ours(j), None, None, args.baseline))
     variants = set(filter(None, args.variants.split(",")))
     if "verify" in variants:
-        tools.append((f"shuffle-big -j {jobs[-1]} -m {args.memory} --verify", ours(jobs[-1], "--verify"), None, None))
+        tools.append((f"shuffle-big -j {jobs[-1]} -m {args.memory} --verify", ours(jobs[-1], "--verify"), None, None, None))
     for variant, temp in (("dask", str(data_dir)), ("dask-store", f"local://{data_dir.resolve()}/store")):
         if variant not in variants:
             continue
@@ -132,19 +144,20 @@ def main() -> None:
             f"shuffle-big --engine dask -j {j} -m {per_worker} (per worker) -T {temp}",
             [sys.executable, "-m", "shuffle_big", "--engine", "dask", "-j", j, "-m", per_worker, "--seed", "1",
              "-T", temp, str(src), "-o", str(out)],
-            None, None,
+            None, None, None,
         ))
     if "head" in variants:
         for n in (1000, 100000):
-            tools.append((f"shuffle-big -m {args.memory} -n {n}", ours(jobs[-1], "-n", str(n)), None, n))
+            tools.append((f"shuffle-big -m {args.memory} -n {n}", ours(jobs[-1], "-n", str(n)), None, n, None))
         if "shuf" not in skip and shutil.which("shuf"):
-            tools.append(("GNU shuf -n 1000", ["shuf", "-n", "1000", str(src), "-o", str(out)], None, 1000))
+            tools.append(("GNU shuf -n 1000", ["shuf", "-n", "1000", str(src), "-o", str(out)], None, 1000, None))
     if "shuf" not in skip and shutil.which("shuf"):
-        tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None))
+        tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None, None))
     if "sort" not in skip and shutil.which("sort"):
-        tools.append((f"sort -R -S {args.memory}", ["sort", "-R", "-S", args.memory, str(src), "-o", str(out)], None, None))
+        tools.append((f"sort -R -S {args.memory}", ["sort", "-R", "-S", args.memory, str(src), "-o", str(out)], None, None, None))
     if "terashuf" not in skip and terashuf:
-        tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}, None))
+        env = {"MEMORY": f"{budget / 2**30:.4f}", "TMPDIR": str(data_dir)}
+        tools.append((f"terashuf MEMORY={budget / 2**30:.2f}", f"'{terashuf}' < '{src}' > '{out}'", env, None, None))
 
     print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
     cache = "page cache dropped before each run" if args.cold else "page cache warm"
@@ -153,19 +166,20 @@ def main() -> None:
     if args.cold:
         results.append(("dd floor (read twice, write twice)", dd_floor(src, out, size), 0))
         print(f"  dd floor: {results[-1][1]:.2f} s", file=sys.stderr)
-    for name, cmd, env, lines in tools:
-        best = None
-        for _ in range(args.repeat):
+    best: dict[str, tuple[float, int]] = {}
+    for round_ in range(args.repeat):
+        for name, cmd, env, lines, cwd in tools:
             if args.cold:
                 drop_caches()
-            t, rss = timed(cmd, env)
+            t, rss = timed(cmd, env, cwd=cwd)
             if lines is None and out.stat().st_size != size:  # generated corpora end with a newline
                 raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
             if lines is not None and (got := _count_lines(out)) != lines:
                 raise SystemExit(f"{name}: output has {got} lines, expected {lines}")
-            best = (t, rss) if best is None or t < best[0] else best
-        results.append((name, *best))
-        print(f"  {name}: {best[0]:.2f} s", file=sys.stderr)
+            if name not in best or t < best[name][0]:
+                best[name] = (t, rss)
+            print(f"  round {round_ + 1}: {name}: {t:.2f} s", file=sys.stderr)
+    results += [(name, *best[name]) for name, *_ in tools]
     fastest = min(t for name, t, _ in results if name.startswith("shuffle-big -j"))
     cat = next(t for name, t, _ in results if name == "cat")
     print("| tool | seconds | MB/s | peak RSS (all processes) | time / fastest shuffle-big | time / cat |")
