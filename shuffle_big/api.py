@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from .config import ShuffleConfig
+from .core.fingerprint import Fingerprint, Verifier
 from .core.plan import MIN_MEMORY, make_plan
-from .core.records import swap_table
+from .core.records import Codec
 from .errors import ShuffleError
 from .inputs.sources import Source, probe_all
 from .modes.head import write_head
@@ -53,26 +54,29 @@ def shuffle(
     that cannot go together).
     """
     config = ShuffleConfig(**options) if config is None else dataclasses.replace(config, **options)
-    paths = cast(list[Source], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
+    sources = cast(list[Source], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
     fds = raise_fd_limit()
     plan = config.plan or make_plan(config.budget, fds)
     seed = secrets.randbits(63) if config.seed is None else config.seed
     _check_temp_dir(config.temp_dir, cluster, plan.budget)
-    infos = probe_all(paths, config.sep)
+    infos = probe_all(sources, config.sep)
     executor = _executor(cluster, config.jobs, plan.budget)
-    result = ShuffleResult(seed=seed, jobs=executor.workers)
+    result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head
     if config.repeat:
-        with TempSpace(config.temp_dir) as temp, _output(output, sep, False, config.shards if head is not None else None) as out:
+        with TempSpace(config.temp_dir) as temp, _output(output, sep, None, config.shards if head is not None else None) as out:
             with result.timed("repeat"):
-                result.records = write_draws(infos, plan, seed, head, out, temp, sep, header)
+                result.records, result.bytes, result.passes = write_draws(infos, plan, seed, head, out, temp, sep, header)
+            result.in_memory = result.passes == 1
     elif head is not None:
-        with _output(output, sep, False, config.shards) as out, result.timed("in memory"):
+        with _output(output, sep, None, config.shards) as out, result.timed("in memory"):
             result.records, result.bytes = write_head(infos, plan, seed, head, out, config.progress, sep, header)
     else:
-        options_ = Options(sep, header, config.verify)
-        with TempSpace(config.temp_dir) as temp, _output(output, sep, config.verify, config.shards) as out:
-            run_shuffle(Job(plan, seed, temp, out, executor, result, options_, config.progress, fds), infos)
+        verifier = Verifier() if config.verify else None
+        written = verifier.written if verifier else None
+        with TempSpace(config.temp_dir) as temp, _output(output, sep, written, config.shards) as out:
+            job = Job(plan, seed, temp, out, executor, result, Options(sep, header), config.progress, fds, verifier)
+            run_shuffle(job, infos)
     result.peak_rss = peak_rss()
     return result
 
@@ -99,9 +103,10 @@ def _check_temp_dir(temp_dir: str | None, cluster: Any, budget: int) -> None:
         )
 
 
-def _output(path: str | None, sep: bytes, verify: bool, shards: int | None) -> Output | ShardedOutput:
+def _output(path: str | None, sep: bytes, seen: Fingerprint | None, shards: int | None) -> Output | ShardedOutput:
+    """The output ``-o`` names (``seen``: --verify's written side, fed every record)."""
     if shards is None:
-        return Output(path, swap_table(sep), verify)
+        return Output(path, Codec(sep), seen)
     if path in (None, "-"):
         raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
-    return ShardedOutput(path, shards, swap_table(sep), verify)
+    return ShardedOutput(path, shards, Codec(sep), seen)

@@ -5,8 +5,8 @@ raised in the main thread between any two bytecodes, and cleans up as they
 unwind; then it dies by the signal (``die_by``), so shells see the usual
 status. Where one raised mid-step would lose track of what the step just
 made (a temp file created but not yet recorded, a worker spawned but not yet
-the pool's), the step runs in ``held()`` (sort.c's cs_enter/cs_leave): a
-signal that comes meanwhile is raised at its end. ``held`` swaps handlers
+the pool's), the step runs in ``critical_section()`` (sort.c's cs_enter/cs_leave): a
+signal that comes meanwhile is raised at its end. It swaps handlers
 rather than masking, because a process-directed signal may be delivered to
 any thread whose mask allows it (the pool's manager thread, say), where the
 main thread's mask would not apply; ``sigint_blocked`` masks, because there
@@ -70,7 +70,7 @@ def run_multiprocessing_finalizers() -> None:
 
 
 @contextlib.contextmanager
-def held() -> Iterator[None]:
+def critical_section() -> Iterator[None]:
     """Note SIGINT, SIGTERM and SIGHUP during the block; raise them again after it."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers, and only it runs them

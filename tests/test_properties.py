@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shuffle_big.core.plan import make_plan
-from shuffle_big.core.records import swap_table
+from shuffle_big.core.records import Codec
 from shuffle_big.inputs.sources import InputInfo, is_compressed, probe
 from shuffle_big.modes.head import write_head
 from shuffle_big.outputs.shards import ShardedOutput
@@ -58,7 +58,7 @@ def run_engine(data: bytes, seed: int, plan, known_size: bool = True, options: O
         src, out = Path(d) / "in", Path(d) / "out"
         src.write_bytes(data)
         result = ShuffleResult(seed=seed)
-        with TempSpace(d) as temp, Output(str(out), swap_table(options.sep)) as sink:
+        with TempSpace(d) as temp, Output(str(out), Codec(options.sep)) as sink:
             job = Job(plan, seed, temp, sink, local_executor(1), result, options, max_open_files=plan.max_buckets + 64)
             run_shuffle(job, [probe(str(src))] if known_size else [InputInfo(str(src), "stream")])
         assert not [p for p in Path(d).iterdir() if p.name.startswith("shuffle-big.")]
@@ -100,7 +100,7 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
         src.write_bytes(data)
         result = ShuffleResult(seed=seed, jobs=jobs)
         # one shard: the same bytes, through the path of a stream (runs copied in order)
-        sink = Output(str(out), swap_table(sep)) if to_file else ShardedOutput(f"{out}{{i}}", 1, swap_table(sep))
+        sink = Output(str(out), Codec(sep)) if to_file else ShardedOutput(f"{out}{{i}}", 1, Codec(sep))
         with TempSpace(d) as temp, sink:
             run_shuffle(Job(plan, seed, temp, sink, local_executor(jobs), result, Options(sep, header)), [probe(str(src))])
         got = out.read_bytes() if to_file else Path(f"{out}0").read_bytes()
@@ -122,7 +122,7 @@ def test_head_is_the_start_of_the_permutation(recs, terminated, sep, header, see
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / "in", Path(d) / "out"
         src.write_bytes(data)
-        with Output(str(out), swap_table(sep)) as sink:
+        with Output(str(out), Codec(sep)) as sink:
             write_head([probe(str(src))], plan, seed, n, sink, False, sep, header)
         full = reference_order(data, seed, sep, header)
         top = len(records(data, sep)[:header])

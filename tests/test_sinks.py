@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from shuffle_big.core.fingerprint import Fingerprint
-from shuffle_big.core.records import swap_table
+from shuffle_big.core.records import NEWLINE, Codec
 from shuffle_big.errors import ShuffleError
 from shuffle_big.outputs.files import AtomicFile, Compressed, InPlace, RemoteFile, Target, open_target
 from shuffle_big.outputs.sinks import Output
@@ -54,7 +54,7 @@ def test_a_failed_block_leaves_the_previous_file(tmp_path):
 
 def test_compressed_translated_and_fingerprinted(tmp_path):
     path = tmp_path / "out.gz"
-    with Output(str(path), swap_table(b"\0"), verify=True) as out:
+    with Output(str(path), Codec(b"\0"), Fingerprint()) as out:
         out.write_header(b"h\n")
         out.write(b"a\nb\n")
     assert gzip.decompress(path.read_bytes()) == b"h\0a\0b\0"
@@ -94,9 +94,9 @@ def test_a_fifo_is_written_in_place_and_kept(tmp_path):
 def test_copy_from_uses_the_kernel_or_the_translation(tmp_path):
     run = tmp_path / "run"
     run.write_bytes(b"a\nb\n")
-    for swap, want in [(None, b"a\nb\n"), (swap_table(b"\0"), b"a\0b\0")]:
+    for codec, want in [(NEWLINE, b"a\nb\n"), (Codec(b"\0"), b"a\0b\0")]:
         path = tmp_path / "out"
-        with Output(str(path), swap) as out:
+        with Output(str(path), codec) as out:
             out.copy_from(str(run))
         assert path.read_bytes() == want and out.bytes_written == 4
 

@@ -27,6 +27,20 @@ def test_stats_json_with_workers_reports_the_largest_worker(tmp_path):
     assert stats["jobs"] == 2 and stats["peak_rss"]["largest_worker"] > 10 << 20
 
 
+def test_stats_report_what_was_done_not_what_was_allowed(tmp_path):
+    """jobs counts workers that ran (none for input that fits); -r out of core reports its bytes and passes."""
+    src = tmp_path / "in"
+    data = numbered_lines(200_000)  # ~4.8 MB
+    src.write_bytes(data)
+    held = json.loads(cli("--stats=json", "-m", "64M", "-j", 2, src, check=True).stderr)
+    assert (held["jobs"], held["passes"], held["peak_rss"]["largest_worker"]) == (1, 1, 0)
+    draws = json.loads(cli("--stats=json", "-r", "-n", 5, "-m", "1M", src, check=True).stderr)
+    assert (draws["records"], draws["bytes"], draws["jobs"]) == (200_000, len(data), 1)
+    assert draws["passes"] >= 2  # a count pass, then a pass per batch of draws
+    small = json.loads(cli("--stats=json", "-r", "-n", 5, "-m", "64M", src, check=True).stderr)
+    assert (small["bytes"], small["passes"]) == (len(data), 1)
+
+
 def test_stats_text_is_a_few_prefixed_lines_and_does_not_take_the_next_argument(tmp_path):
     src = tmp_path / "in"
     src.write_bytes(b"a\nb\nc\n")

@@ -7,13 +7,14 @@ import random
 import pytest
 from helpers import cli, numbered_lines, parse, reference_order
 
-from shuffle_big.core.fingerprint import Fingerprint
+from shuffle_big.core.fingerprint import Fingerprint, Verifier
 from shuffle_big.core.plan import make_plan
+from shuffle_big.core.records import NEWLINE
 from shuffle_big.errors import ShuffleError
 from shuffle_big.inputs.sources import InputInfo
 from shuffle_big.outputs.sinks import Output
 from shuffle_big.run.engine import run_shuffle
-from shuffle_big.run.job import Job, Options, ShuffleResult
+from shuffle_big.run.job import Job, ShuffleResult
 from shuffle_big.run.pool_local import local_executor
 from shuffle_big.storage.tempspace import TempSpace
 
@@ -93,8 +94,9 @@ def test_verify_catches_a_lost_record_and_writes_nothing(tmp_path, budget):
     plan = make_plan(budget)
     with pytest.raises(ShuffleError, match=r"--verify failed: the output's fingerprint [0-9a-f]{16} \(99999 lines\) "
                        r"does not match the input's [0-9a-f]{16} \(100000 lines\)"):
-        with TempSpace(str(tmp_path)) as temp, LosingOutput(str(out), None, True) as sink:
-            job = Job(plan, 1, temp, sink, local_executor(1), ShuffleResult(seed=1), Options(verify=True))
+        verifier = Verifier()
+        with TempSpace(str(tmp_path)) as temp, LosingOutput(str(out), NEWLINE, verifier.written) as sink:
+            job = Job(plan, 1, temp, sink, local_executor(1), ShuffleResult(seed=1), verifier=verifier)
             run_shuffle(job, [InputInfo(str(src), "stream")])
     assert out.read_bytes() == b"previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import xxhash
 
+from ..errors import ShuffleError
 from .keys import MASK64
 
 
 class Fingerprint:
+    """The running fingerprint of the records fed to ``update`` (and of values merged from workers)."""
+
     def __init__(self) -> None:
         self.total = 0
         self.records = 0
@@ -58,3 +61,24 @@ class Fingerprint:
 
     def describe(self) -> str:
         return f"{self.total:016x} ({self.records} lines)"
+
+
+class Verifier:
+    """--verify for one run: what every reader feeds ``read``, what every writer feeds ``written``.
+
+    Each side is fed exactly once per record, by whoever handles it: the
+    reader or the scatter workers on the way in, the output or the pass-2
+    workers on the way out (the header goes through both sides like any
+    record). ``check`` runs before the output is committed.
+    """
+
+    def __init__(self) -> None:
+        self.read = Fingerprint()
+        self.written = Fingerprint()
+
+    def check(self) -> None:
+        if self.read.value != self.written.value:
+            raise ShuffleError(
+                f"--verify failed: the output's fingerprint {self.written.describe()} does not match the input's "
+                f"{self.read.describe()}; the output was not written"
+            )

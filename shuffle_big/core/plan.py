@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 MIN_MEMORY = 1 << 20
+HELD_LINE = 57  # bytes per record held as a Python bytes object in a list (-n, -r), beyond its data
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
 CODE_RESERVE = 3 << 20  # memory a run uses beyond an idle interpreter that is not data
 MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall

@@ -10,7 +10,7 @@ same whatever the block size.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,34 @@ def swap_table(sep: bytes) -> bytes | None:
     if sep == b"\n":
         return None
     return bytes.maketrans(sep + b"\n", b"\n" + sep)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Records as the files hold them (each ends in ``sep``) and as everything inside does (in a newline).
+
+    With ``-z`` the reader decodes and the outputs encode, NUL and newline
+    swapping places; nothing between needs to know. The swap is its own inverse.
+    """
+
+    sep: bytes = b"\n"
+    table: bytes | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "table", swap_table(self.sep))
+
+    @property
+    def identity(self) -> bool:
+        return self.table is None
+
+    def decode(self, data: bytes) -> bytes:
+        """External records to internal ones."""
+        return data if self.table is None else data.translate(self.table)
+
+    encode = decode  # internal records to external ones: the same swap
+
+
+NEWLINE = Codec()  # records that end in a newline outside too: nothing to translate
 
 
 def record_ends(data: bytes) -> np.ndarray:

@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..core.fingerprint import Fingerprint
-from ..core.records import Block, LongRecord, record_ends, swap_table, tapped
+from ..core.records import Block, Codec, LongRecord, record_ends, tapped
 from ..errors import ShuffleError, describe_os_error
-from . import sources
-from .sources import Source, display_name, open_source
+from .sources import CorruptInput, Source, display_name, open_source
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,17 @@ class RecordReader:
 
     def __init__(
         self, sources: Sequence[Source | Segment], block_size: int, long_threshold: int,
-        sep: bytes = b"\n", header: int = 0, verify: bool = False, max_records: int = 1 << 62,
+        sep: bytes = b"\n", header: int = 0, fingerprint: Fingerprint | None = None, max_records: int = 1 << 62,
     ) -> None:
         self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
         self.block_size = block_size
         self.max_records = max_records  # a block with more records is cut (bounds per-record arrays)
         self.long_threshold = max(long_threshold, block_size)
         self.sep = sep
-        self.swap = swap_table(sep)
+        self.codec = Codec(sep)
         self.header_records = header
         self.header = b""
-        self.fingerprint = Fingerprint() if verify else None  # of every record read, header included
+        self.fingerprint = fingerprint  # sees every record read, header included (--verify's read side)
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
         self._left: int | None = None  # bytes left in the current segment
 
@@ -90,12 +89,12 @@ class RecordReader:
             chunk = f.read(want)
         except OSError as err:
             raise describe_os_error(f"error reading '{name}'", err) from None
-        except sources.decode_errors as err:
+        except CorruptInput as err:
             raise ShuffleError(f"error reading '{name}': corrupt compressed data ({err})") from None
         self.bytes_read += len(chunk)
         if self._left is not None:
             self._left -= len(chunk)
-        return chunk.translate(self.swap) if self.swap else chunk
+        return self.codec.decode(chunk)
 
     def _take_header(self, f, name: str) -> tuple[bytes, bytes]:
         """The first ``header_records`` records, and the bytes read after them."""

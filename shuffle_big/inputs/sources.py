@@ -14,13 +14,10 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from ..errors import ShuffleError, describe_os_error
 from ..storage import fs
-
-# What a corrupt compressed stream raises besides OSError (zstd's error is added once it is imported).
-decode_errors: tuple[type[Exception], ...] = (EOFError, zlib.error)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -136,6 +133,13 @@ def probe_all(sources: list[Source], sep: bytes = b"\n") -> list[InputInfo]:
     return [probe(source, sep) for source in sources]
 
 
+def only_numbers(infos: list[InputInfo], header: int) -> NumberRange | None:
+    """The range, when the whole input is one ``-i`` range and no header: its records need no text."""
+    if len(infos) == 1 and isinstance(infos[0].source, NumberRange) and not header:
+        return infos[0].source
+    return None
+
+
 def input_size(infos: list[InputInfo]) -> int | None:
     """Total bytes when known up front (plain files, -e, -i), else None (pipes, compressed data)."""
     sizes = [info.size for info in infos]
@@ -205,11 +209,32 @@ class _Numbers:
         pass
 
 
+class CorruptInput(Exception):
+    """Compressed input that cannot be decoded (the decoder's own error said why)."""
+
+
+class _Decoded:
+    """A decompressing stream whose decoding errors, whatever the codec, come out as CorruptInput."""
+
+    def __init__(self, stream: Any, errors: tuple[type[Exception], ...]) -> None:
+        self.stream = stream
+        self.errors = errors  # not OSError: a read error (or gzip's bad header) stays an I/O error
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.stream.read(n)
+        except self.errors as err:
+            raise CorruptInput(str(err)) from None
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 def _decompressing(f, magic: bytes, name: str):
     if _is_gzip(magic):
         import gzip
 
-        return gzip.GzipFile(fileobj=f, mode="rb")
+        return _Decoded(gzip.GzipFile(fileobj=f, mode="rb"), (EOFError, zlib.error))
     if magic.startswith(ZSTD_MAGIC):
         try:
             import zstandard
@@ -217,9 +242,8 @@ def _decompressing(f, magic: bytes, name: str):
             raise ShuffleError(
                 f"'{name}' is zstd-compressed: install the extra with pip install 'shuffle-big[zstd]'"
             ) from None
-        global decode_errors
-        decode_errors = (EOFError, zlib.error, zstandard.ZstdError)
-        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True, closefd=False)
+        stream = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True, closefd=False)
+        return _Decoded(stream, (EOFError, zstandard.ZstdError))
     return f
 
 

@@ -14,15 +14,13 @@ from operator import itemgetter
 import numpy as np
 
 from ..core.keys import derive_keys, key_of, keys_of
-from ..core.plan import Plan
+from ..core.plan import HELD_LINE, Plan
 from ..core.records import Block, LongRecord, keyed, write_lines
 from ..errors import ShuffleError
 from ..inputs.reader import RecordReader
-from ..inputs.sources import InputInfo, NumberRange, check_unchanged, input_size, snapshot
+from ..inputs.sources import InputInfo, NumberRange, check_unchanged, input_size, only_numbers, snapshot
 from ..progress import Meter
 from ..sizes import format_size
-
-OBJECT_OVERHEAD = 57  # a held bytes object plus its list slot
 
 
 def head_of_permutation(
@@ -61,9 +59,9 @@ def head_of_permutation(
             keys = np.concatenate([keys, np.array([key], dtype=np.uint64)])
         if len(keys) >= 2 * n:
             keys, lines, held_bytes, limit = _prune(keys, lines, n)
-        if held_bytes + len(lines) * (OBJECT_OVERHEAD + 8) > plan.capacity:
+        if held_bytes + len(lines) * (HELD_LINE + 8) > plan.capacity:
             # up to 2n lines are held between prunes
-            need = 2 * n * (held_bytes / len(lines) + OBJECT_OVERHEAD + 8) * plan.budget / plan.capacity
+            need = 2 * n * (held_bytes / len(lines) + HELD_LINE + 8) * plan.budget / plan.capacity
             raise ShuffleError(
                 f"-n {n}: the {n} lines do not fit in --memory {format_size(plan.budget)} "
                 f"(about {format_size(need)} needed)"
@@ -87,13 +85,13 @@ def write_head(
 ) -> tuple[int, int]:
     """``-n``: the first ``n`` records of the permutation to ``out``; return the records and bytes read."""
     paths = [info.source for info in infos]
-    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header and paths[0].hi < 1 << 62 \
-            and n * 48 <= plan.capacity:
-        numbers = head_of_range(paths[0], derive_keys(seed), n)
+    numbers = only_numbers(infos, header)
+    if numbers is not None and numbers.hi < 1 << 62 and n * 48 <= plan.capacity:
+        picked = head_of_range(numbers, derive_keys(seed), n)
         out.write_header(b"")
-        out.expect(len(numbers))
-        write_lines([b"%d" % k for k in numbers], out.write)
-        return paths[0].hi - paths[0].lo + 1, paths[0].size(len(sep))
+        out.expect(len(picked))
+        write_lines([b"%d" % k for k in picked], out.write)
+        return numbers.hi - numbers.lo + 1, numbers.size(len(sep))
     snap = snapshot(infos)
     reader = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
     with Meter(progress, "reading", input_size(infos)) as meter:

@@ -22,15 +22,14 @@ from operator import itemgetter
 import numpy as np
 
 from ..core.keys import derive_keys, keys_of
-from ..core.plan import Plan
+from ..core.plan import HELD_LINE, Plan
 from ..core.records import Block, LongRecord, tapped, write_lines
 from ..errors import ShuffleError, describe_os_error
 from ..inputs.reader import RecordReader
-from ..inputs.sources import InputInfo, NumberRange, check_unchanged, snapshot
+from ..inputs.sources import InputInfo, check_unchanged, only_numbers, snapshot
 from ..sizes import format_size
 from ..storage.rawio import writev_all
 
-OBJECT_OVERHEAD = 57  # a held bytes object and its list slot
 DRAW_STATE = 3 * 8  # per draw in a batch: its record number, its place in sorted order, a list slot
 MEMORY_BATCH = 1 << 16  # draws made at once when the records are in memory
 
@@ -82,8 +81,10 @@ class Repeater:
         self.copy = copy
         self.read_copy = read_copy
         self.records = 0
+        self.passes = 0  # over the input (or its copy)
 
     def run(self, count: int | None, write: Callable[[bytes], None]) -> None:
+        self.passes = 1
         items = iter(self.read())
         lines, nbytes, rest = self._hold(items)
         if rest is None:
@@ -103,9 +104,13 @@ class Repeater:
             del lines
         self._count(held + sum(_record_count(item) for item in rest), count)
         # a quarter spare: the lines drawn may be longer than the ones seen so far
-        per_batch = max(1, int(self.capacity * 3 // 4 // (mean + OBJECT_OVERHEAD + DRAW_STATE)))
+        per_batch = max(1, int(self.capacity * 3 // 4 // (mean + HELD_LINE + DRAW_STATE)))
         read_copy = self.read_copy
-        reread = (lambda: iter(self.read())) if copy is None or read_copy is None else (lambda: iter(read_copy(copy)))
+
+        def reread() -> Iterator:
+            self.passes += 1
+            return iter(self.read() if copy is None or read_copy is None else read_copy(copy))
+
         for first, n in batches(count, per_batch):
             chosen = self._pick(reread(), draw_indices(first, n, self.records, self.mix))
             for run in _runs(chosen):
@@ -123,7 +128,7 @@ class Repeater:
                 return lines, nbytes, _prepend(item, items)
             lines += item.data.split(b"\n")[:-1]
             nbytes += len(item.data)
-            if nbytes + len(lines) * OBJECT_OVERHEAD > self.capacity:
+            if nbytes + len(lines) * HELD_LINE > self.capacity:
                 return lines, nbytes, items
         return lines, nbytes, None
 
@@ -150,7 +155,7 @@ class Repeater:
                 for place, number in zip(order[lo:hi].tolist(), ranked[lo:hi].tolist()):
                     chosen[place] = lines[number - seen]
                     held += len(lines[number - seen])
-                if held + len(chosen) * (OBJECT_OVERHEAD + DRAW_STATE) > self.capacity:
+                if held + len(chosen) * (HELD_LINE + DRAW_STATE) > self.capacity:
                     raise ShuffleError(
                         f"-r: the {len(chosen)} lines drawn at a time do not fit in --memory "
                         f"{format_size(self.budget)} (the lines drawn are longer than most): use a larger --memory"
@@ -237,15 +242,19 @@ def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[byte
 
 def write_draws(
     infos: list[InputInfo], plan: Plan, seed: int, count: int | None, out, temp, sep: bytes = b"\n", header: int = 0,
-) -> int:
-    """``-r``: ``count`` records drawn with replacement (None: until the reader goes away); return the input's records."""
+) -> tuple[int, int, int]:
+    """``-r``: ``count`` records drawn with replacement (None: until the reader goes away).
+
+    Returns the input's records and bytes (header aside), and the passes over it.
+    """
     mix = derive_keys(seed, "repeat")
     paths = [info.source for info in infos]
-    if len(paths) == 1 and isinstance(paths[0], NumberRange) and not header:
+    numbers = only_numbers(infos, header)
+    if numbers is not None:
         if count is not None:
             out.expect(count)
-        draw_numbers(paths[0].lo, paths[0].hi, count, mix, out.write)
-        return paths[0].hi - paths[0].lo + 1
+        draw_numbers(numbers.lo, numbers.hi, count, mix, out.write)
+        return numbers.hi - numbers.lo + 1, numbers.size(len(sep)), 1
     first = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
     snap = snapshot(infos)
     reads = 0
@@ -272,9 +281,9 @@ def write_draws(
     repeater = Repeater(
         read, mix, plan.capacity, plan.budget,
         # a pipe or FIFO cannot be read again: the first pass keeps a copy for the others
-        copy=None if all(info.replayable for info in infos) else (lambda: os.path.join(temp.path, "input")),
+        copy=None if all(info.replayable for info in infos) else (lambda: os.path.join(temp.local_dir(), "input")),
         read_copy=lambda path: RecordReader([path], **plan.reader_sizes),
     )
     repeater.run(count, write)
     write(b"")  # the header, when no line was drawn
-    return repeater.records
+    return repeater.records, first.bytes_read - len(first.header), repeater.passes

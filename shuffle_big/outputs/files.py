@@ -24,7 +24,7 @@ import zlib
 from typing import Any
 
 from ..errors import ShuffleError, describe_os_error
-from ..signals import held
+from ..signals import critical_section
 from ..storage import fs
 from ..storage.rawio import writev_all
 
@@ -78,7 +78,49 @@ class InPlace(Target):
             os.close(fd)
 
 
-class AtomicFile(Target):
+class _Staged(Target):
+    """Written under a temporary name, which ``publish`` moves over the target; ``discard`` removes it."""
+
+    temp: str | None = None
+    _writing = False  # the temporary is open for writing
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Close without completing (an upload is abandoned) and remove the temporary."""
+        raise NotImplementedError
+
+    def _move(self) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        if not self._writing:
+            return
+        self._writing = False
+        try:
+            self._close()
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"error writing '{self.name}'", err) from None
+
+    def publish(self) -> None:
+        if self.temp is None:
+            return
+        try:
+            self._move()
+        except OSError as err:
+            self.discard()
+            raise describe_os_error(f"cannot create '{self.name}'", err) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        self._drop()
+        self._writing = False
+        self.temp = None
+
+
+class AtomicFile(_Staged):
     """A regular file: written under a temporary name beside it and renamed over it when published."""
 
     def __init__(self, path: str) -> None:
@@ -87,13 +129,13 @@ class AtomicFile(Target):
         self.name = path
         self.target = os.path.realpath(path)  # through a symlink, to replace its target
         self.fd = None
-        self.temp: str | None = None
         try:
             mode = _new_file_mode(path)
-            with held():  # made and recorded, or neither: a leaked one would sit beside the output
+            with critical_section():  # made and recorded, or neither: a leaked one would sit beside the output
                 self.fd, self.temp = tempfile.mkstemp(
                     prefix=f".{os.path.basename(path)}.shuffle-big-", dir=os.path.dirname(self.target),
                 )
+            self._writing = True
             os.fchmod(self.fd, mode)
         except OSError as err:
             self.discard()
@@ -108,47 +150,36 @@ class AtomicFile(Target):
         except OSError as err:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
-    def finish(self) -> None:
-        if self.fd is None:
-            return
+    def _close(self) -> None:
         fd, self.fd = self.fd, None
-        try:
+        if fd is not None:
             os.close(fd)
-        except OSError as err:
-            self.discard()
-            raise describe_os_error(f"error writing '{self.name}'", err) from None
 
-    def publish(self) -> None:
-        if self.temp is None:
-            return
-        try:
-            os.replace(self.temp, self.target)
-        except OSError as err:
-            self.discard()
-            raise describe_os_error(f"cannot create '{self.name}'", err) from None
-        self.temp = None
-
-    def discard(self) -> None:
+    def _drop(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
             os.close(fd)
         if self.temp is not None:
-            temp, self.temp = self.temp, None
             try:
-                os.unlink(temp)
+                os.unlink(self.temp)
             except FileNotFoundError:
                 pass
 
+    def _move(self) -> None:
+        assert self.temp is not None
+        os.replace(self.temp, self.target)
 
-class RemoteFile(Target):
+
+class RemoteFile(_Staged):
     """A URL: written as a temporary object beside the target (the upload completes at ``finish``), then moved."""
 
     fd = None
 
     def __init__(self, url: str) -> None:
         self.name = url
-        self.temp: str | None = f"{url}.shuffle-big-{os.getpid()}.tmp"
-        self._file: Any = fs.open_write(self.temp)  # an fsspec file; None once closed
+        self.temp = f"{url}.shuffle-big-{os.getpid()}.tmp"
+        self._file: Any = fs.open_write(self.temp)  # an fsspec file
+        self._writing = True
 
     def write(self, data: bytes) -> None:
         try:
@@ -156,33 +187,18 @@ class RemoteFile(Target):
         except OSError as err:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
-    def finish(self) -> None:
-        if self._file is None:
-            return
-        file, self._file = self._file, None
-        try:
-            file.close()  # an upload completes here
-        except OSError as err:
-            self.discard()
-            raise describe_os_error(f"error writing '{self.name}'", err) from None
+    def _close(self) -> None:
+        self._file.close()  # an upload completes here
 
-    def publish(self) -> None:
-        if self.temp is None:
-            return
-        try:
-            fs.move(self.temp, self.name)
-        except OSError as err:
-            self.discard()
-            raise describe_os_error(f"cannot create '{self.name}'", err) from None
-        self.temp = None
-
-    def discard(self) -> None:
-        if self._file is not None:
-            file, self._file = self._file, None
-            getattr(file, "discard", lambda: None)()  # an unfinished upload is dropped
+    def _drop(self) -> None:
+        if self._writing:
+            getattr(self._file, "discard", lambda: None)()  # an unfinished upload is dropped
         if self.temp is not None:
-            temp, self.temp = self.temp, None
-            fs.remove(temp)
+            fs.remove(self.temp)
+
+    def _move(self) -> None:
+        assert self.temp is not None
+        fs.move(self.temp, self.name)
 
 
 class Compressed(Target):

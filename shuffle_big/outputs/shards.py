@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..core.fingerprint import Fingerprint
-from ..core.records import record_ends
+from ..core.records import NEWLINE, Codec, record_ends
 from ..errors import ShuffleError
 from ..storage import fs
 from .sinks import CommitOnSuccess, Output, copy_through
@@ -42,15 +42,15 @@ def shard_sizes(records: int, count: int) -> list[int]:
 class ShardedOutput(CommitOnSuccess):
     """A ``Sink`` that cuts the record stream into shard files, one ``Output`` each."""
 
-    def __init__(self, pattern: str, count: int, swap: bytes | None = None, verify: bool = False) -> None:
+    def __init__(self, pattern: str, count: int, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None) -> None:
         self.paths = shard_paths(pattern, count)
         for path in [] if fs.is_url(pattern) else self.paths:  # fail early on a missing directory
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
                 raise ShuffleError(f"cannot create '{path}': No such file or directory")
         self.name = pattern
-        self.swap = swap
-        self.fingerprint = Fingerprint() if verify else None
+        self.codec = codec
+        self.fingerprint = fingerprint  # sees every record written, header included (--verify)
         self.bytes_written = 0
         self.header = b""
         self._sizes: list[int] | None = None
@@ -97,7 +97,7 @@ class ShardedOutput(CommitOnSuccess):
             self._current.finish()
             self._done.append(self._current)
         i = len(self._done)
-        self._current = Output(self.paths[i], self.swap)
+        self._current = Output(self.paths[i], self.codec)  # the fingerprint is this object's
         self._current.write(self.header)
         self._left = self._sizes[i]
         return self._current

@@ -13,7 +13,9 @@ import os
 from typing import Protocol
 
 from ..core.fingerprint import Fingerprint
+from ..core.records import NEWLINE, Codec
 from ..errors import describe_os_error
+from ..signals import critical_section
 from ..storage import fs
 from .files import AtomicFile, Target, open_target
 
@@ -23,7 +25,6 @@ class Sink(Protocol):
 
     name: str
     bytes_written: int  # in output form, before compression
-    fingerprint: Fingerprint | None  # of every record written, with --verify
 
     def write_header(self, header: bytes) -> None:
         """The --header records, written before the shuffled ones."""
@@ -58,20 +59,23 @@ class CommitOnSuccess:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+        # A signal cutting a commit or an abort short would leave a temporary file
+        # beside the output: it waits until the step is done.
+        with critical_section():
+            if exc_type is None:
+                self.commit()
+            else:
+                self.abort()
 
 
 class Output(CommitOnSuccess):
     """The records to one target: standard output (``path`` None or ``-``), a file, a device, a URL."""
 
-    def __init__(self, path: str | None = None, swap: bytes | None = None, verify: bool = False) -> None:
+    def __init__(self, path: str | None = None, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None) -> None:
         self.target: Target = open_target(path)
         self.name = self.target.name
-        self.swap = swap  # byte translation from internal records to the output's (-z)
-        self.fingerprint = Fingerprint() if verify else None  # of the records given to ``write``
+        self.codec = codec  # internal records to the output's (-z)
+        self.fingerprint = fingerprint  # sees every record given to ``write`` (--verify's written side)
         self.bytes_written = 0
 
     def write_header(self, header: bytes) -> None:
@@ -81,7 +85,7 @@ class Output(CommitOnSuccess):
         pass
 
     def write(self, data: bytes) -> None:
-        data = outgoing(data, self.fingerprint, self.swap)
+        data = outgoing(data, self.fingerprint, self.codec)
         self.bytes_written += len(data)
         self.target.write(data)
 
@@ -91,7 +95,7 @@ class Output(CommitOnSuccess):
     def copy_from(self, path: str) -> None:
         """Append a file's records, in the kernel with sendfile when no byte is to change."""
         fd = self.target.fd
-        if fd is None or self.swap or self.fingerprint is not None or fs.is_url(path):
+        if fd is None or not self.codec.identity or self.fingerprint is not None or fs.is_url(path):
             copy_through(path, self.write)
             return
         with open(path, "rb") as f:
@@ -124,11 +128,11 @@ class Output(CommitOnSuccess):
         self.target.discard()
 
 
-def outgoing(data: bytes, fingerprint: Fingerprint | None, swap: bytes | None) -> bytes:
+def outgoing(data: bytes, fingerprint: Fingerprint | None, codec: Codec) -> bytes:
     """Internal-form records as the output holds them, seen by --verify on the way (whoever writes them)."""
     if fingerprint is not None:
         fingerprint.update(data)
-    return data.translate(swap) if swap else data
+    return codec.encode(data)
 
 
 def copy_through(path: str, write) -> None:

@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..core.fingerprint import Fingerprint
+from ..core.fingerprint import Verifier
 from ..core.keys import derive_keys
 from ..core.plan import Plan
-from ..errors import ShuffleError
 from ..outputs.sinks import Sink
 from ..storage.tempspace import TempSpace
 from .pool import Executor
@@ -27,7 +26,7 @@ class ShuffleResult:
     buckets: int = 0  # bucket files created by pass 1
     passes: int = 1  # 1: in memory; 2: two-pass; more: buckets split again
     in_memory: bool = True
-    jobs: int = 1
+    jobs: int = 1  # worker processes that ran (1: none, all in this process)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by name
     peak_rss: int = 0  # bytes, this process
     peak_worker_rss: int = 0  # bytes, the largest worker process
@@ -47,7 +46,6 @@ class Options:
 
     sep: bytes = b"\n"  # record separator: b"\n", or b"\0" for -z
     header: int = 0  # records at the top of the first input kept in place
-    verify: bool = False  # compare fingerprints of the records read and written
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ class Job:
     options: Options = Options()
     progress: bool = False
     max_open_files: int = 1024
+    verifier: Verifier | None = None  # --verify: fed by readers and writers, checked before commit
 
     @cached_property
     def mix(self) -> tuple[int, int]:
@@ -71,12 +70,3 @@ class Job:
     @property
     def worker_budget(self) -> int:
         return self.executor.budget_per_worker(self.plan.budget)
-
-
-def check_fingerprints(read: Fingerprint | None, written: Fingerprint | None) -> None:
-    """--verify: the records written must be the records read (checked before the output is committed)."""
-    if read is not None and written is not None and read.value != written.value:
-        raise ShuffleError(
-            f"--verify failed: the output's fingerprint {written.describe()} does not match the input's "
-            f"{read.describe()}; the output was not written"
-        )

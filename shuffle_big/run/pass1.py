@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.fingerprint import Fingerprint
 from ..core.plan import make_plan
 from ..core.records import Block, keyed, record_ends
 from ..inputs.ranges import split_ranges
@@ -23,10 +22,11 @@ from ..progress import Meter
 from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
+from .buckets import Buckets, feed
 from .job import Job
 from .pool import Pool, each_done
 from .pool_local import Reporter
-from .tasks import Buckets, ScatterTask, feed, merge_scatters, run_scatter
+from .tasks import Remote, ScatterTask, merge_scatters, placement, run_scatter
 
 REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an object store
 
@@ -52,13 +52,13 @@ class Read:
 
     records: Held | Buckets
     header: bytes
-    fingerprint: Fingerprint | None  # of every record read, header included (--verify)
 
 
 def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
     """Read the input in this process: held if it fits, else scattered into bucket files."""
     plan, options = job.plan, job.options
-    reader = RecordReader(paths, **plan.reader_sizes, sep=options.sep, header=options.header, verify=options.verify)
+    seen = job.verifier.read if job.verifier else None
+    reader = RecordReader(paths, **plan.reader_sizes, sep=options.sep, header=options.header, fingerprint=seen)
     held = Held([], 0, 0)
     label = "reading" if size is None or size <= plan.capacity else "pass 1"
     with Meter(job.progress, label, size) as meter:
@@ -76,8 +76,8 @@ def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
                 buckets = _spill(job, held, size, [], items, lambda: meter.to(reader.bytes_read))
                 break
         else:
-            return Read(held, reader.header, reader.fingerprint)
-    return Read(buckets, reader.header, reader.fingerprint)
+            return Read(held, reader.header)
+    return Read(buckets, reader.header)
 
 
 def _too_big(job: Job, size: int | None, held: Held) -> bool:
@@ -100,47 +100,43 @@ def _spill(job: Job, held: Held, size: int | None, first: list, rest: Iterator, 
     """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest."""
     per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
     bits = job.plan.bucket_bits(*_estimate(job, size, per_record), 0)
-    with FileBuckets(job.temp.path, job.temp.new_name(), 0, bits, job.plan) as sink:
+    with FileBuckets(job.temp.local_dir(), job.temp.new_name(), 0, bits, job.plan) as sink:
         for data, keys in held.drain():
             sink.add_block(data, record_ends(data), keys)
         feed(first, sink, job.mix)
         feed(rest, sink, job.mix, tick)
     parts: list[PartRef] = list(sink.paths)
-    if job.temp.remote is not None:  # workers elsewhere order the buckets
-        parts = list(upload(sink.paths, f"{job.temp.remote}/pass1"))
+    if job.temp.is_remote:  # workers elsewhere order the buckets
+        parts = list(upload(sink.paths, f"{job.temp.remote_dir()}/pass1"))
     return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
 
-def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> tuple[Buckets, Fingerprint | None]:
-    """Scatter plain files in runs of whole records, a task per worker; the header is written here first.
-
-    Returns the buckets and the fingerprint of every record read (--verify).
-    """
+def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> Buckets:
+    """Scatter plain files in runs of whole records, a task per worker; the header is written here first."""
     options, sep = job.options, job.options.sep
     paths = [info.source for info in infos]
-    fingerprint = Fingerprint() if options.verify else None
     start = 0
     if options.header:
         header, start = read_header(paths[0], options.header, sep, infos[0].size or 0)
         job.out.write_header(header)
-        if fingerprint is not None:
-            fingerprint.update(header)
+        if job.verifier is not None:
+            job.verifier.read.update(header)
     with fs.open_read(paths[0]) as first:  # type: ignore[arg-type]  # a plain file: a path
         head = first.read(1 << 20)
     per_record = (head.count(sep) + 1) / (len(head) + 1)
     worker_plan = make_plan(job.worker_budget, job.max_open_files)
-    remote = job.temp.remote
-    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, local=remote is None), 0)
+    where = placement(job.temp, job.executor.retries)
+    remote = isinstance(where, Remote)
+    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, local=not remote), 0)
     # Through an object store, a task keeps its buckets on its worker's disk until it ends: ranges of at
     # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
     workers = job.executor.workers
-    runs = workers if remote is None else max(workers, -(-size // REMOTE_TASK_BYTES))
-    directory = None if remote is not None else job.temp.path
+    runs = max(workers, -(-size // REMOTE_TASK_BYTES)) if remote else workers
     sizes = [info.size or 0 for info in infos]
     tasks = [
         ScatterTask(
-            tuple(segs), directory, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
-            options.verify, private=job.executor.retries, remote=remote,
+            tuple(segs), where, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
+            job.verifier is not None,
         )
         for i, segs in enumerate(split_ranges(paths, sizes, runs, sep, start))  # type: ignore[arg-type]
     ]
@@ -155,7 +151,7 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
         for f, result in each_done(pool, futures, meter, progress):
             results[f] = result
             finished += sum(result.nbytes)
-    if fingerprint is not None:
+    if job.verifier is not None:
         for f in futures:
-            fingerprint.merge(results[f].fingerprint)
-    return merge_scatters([results[f] for f in futures], bits), fingerprint
+            job.verifier.read.merge(results[f].fingerprint)
+    return merge_scatters([results[f] for f in futures], bits)

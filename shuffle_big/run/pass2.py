@@ -10,17 +10,15 @@ Each returns the most passes a bucket took (2: no bucket was split again).
 
 from __future__ import annotations
 
-import os
-from functools import partial
-
-from ..core.records import swap_table
+from ..core.records import Codec
 from ..outputs.files import AtomicFile
 from ..progress import Meter
 from ..storage import fs
 from ..storage.frames import remove_parts
+from .buckets import Buckets, group_buckets, order_bucket
 from .job import Job
 from .pool import Pool, each_done
-from .tasks import BucketRef, Buckets, OrderResult, OrderTask, group_buckets, order_bucket, run_order
+from .tasks import AtOffset, BucketRef, NewRun, OrderResult, OrderTask, keeps_inputs, placement, run_order
 
 
 def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
@@ -29,7 +27,7 @@ def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
     if pool is None:
         return _order_here(job, buckets)
     target = job.out.positional_target()
-    if target is not None and job.temp.remote is None:
+    if target is not None and not job.temp.is_remote:
         return _order_at_offsets(job, buckets, pool, target)
     return _order_streamed(job, buckets, pool)
 
@@ -40,7 +38,7 @@ def _order_here(job: Job, buckets: Buckets) -> int:
         for b, parts in enumerate(buckets.parts):
             taken = order_bucket(
                 parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, job.plan,
-                job.temp.path, f"r{b}", job.out.write,
+                job.temp.local_dir(), f"r{b}", job.out.write,
             )
             passes = max(passes, taken + 1)
             meter.to(job.out.bytes_written)
@@ -84,32 +82,24 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
     offsets = [job.out.bytes_written]  # after the header
     for n in buckets.nbytes:
         offsets.append(offsets[-1] + n)
-    remote = job.temp.remote  # workers may share no disk with this process: runs come back as objects
-    directory = None if remote is not None else job.temp.path
-    task = partial(
-        OrderTask, consumed=buckets.consumed, budget=job.worker_budget, directory=directory,
-        max_open_files=job.max_open_files, private=job.executor.retries, remote=remote,
-    )
+    # with temp space on an object store, workers may share no disk with this process: runs come back as objects
+    where = placement(job.temp, job.executor.retries)
+    codec, verify = Codec(job.options.sep), job.verifier is not None
     tasks = []
     for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * job.executor.workers)):
         refs = tuple(BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run)
-        if at is None:
-            # a run written to a temp file stays internal: the parent's output translates and checks it
-            tasks.append(task(refs, out_path=os.path.join(directory or "", f"o{i}"), out_error="cannot write to temporary directory"))
-        else:
-            tasks.append(task(
-                refs, out_path=at, out_offset=offsets[run[0]], out_error=f"error writing '{job.out.name}'",
-                swap=swap_table(job.options.sep), verify=job.options.verify,
-            ))
+        # a new run stays internal: the parent's output translates and checks it as it copies it out
+        dest = NewRun(f"o{i}") if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
+        tasks.append(OrderTask(refs, buckets.consumed, job.worker_budget, where, dest, job.max_open_files))
     return tasks
 
 
 def _took(job: Job, task: OrderTask, value: OrderResult) -> int:
     """Take in what a pass-2 task reports; return the passes its buckets took, this one included."""
-    if task.private:  # it left its inputs for a retry; none is needed now
+    if keeps_inputs(task.where):  # it left its inputs for a retry; none is needed now
         for bucket in task.buckets:
             remove_parts(bucket.parts)
     passes, fingerprint, _ = value
-    if fingerprint is not None and job.out.fingerprint is not None:
-        job.out.fingerprint.merge(fingerprint)
+    if fingerprint is not None and job.verifier is not None:
+        job.verifier.written.merge(fingerprint)
     return passes + 1

@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from ..errors import ShuffleError
-from ..signals import held, run_multiprocessing_finalizers, sigint_blocked
+from ..signals import critical_section, run_multiprocessing_finalizers, sigint_blocked
 from .pool import Executor, measured
 
 _counter = None  # this worker's progress slots, set when it starts
@@ -62,16 +62,16 @@ class Workers:
     def submit(self, fn: Callable, *args) -> Future:
         """Run ``fn(*args)`` in a worker; get its value with ``result``."""
         try:
-            with held(), sigint_blocked():  # submit starts a worker while fewer than `jobs` run
+            with critical_section(), sigint_blocked():  # submit starts a worker while fewer than `jobs` run
                 return self._pool.submit(measured, fn, *args)
         except BrokenProcessPool:
-            raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
+            raise _worker_died() from None
 
     def result(self, future: Future):
         try:
             value, rss = future.result()
         except BrokenProcessPool:
-            raise ShuffleError("a worker process died unexpectedly (out of memory, or killed?)") from None
+            raise _worker_died() from None
         self.peak_rss = max(self.peak_rss, rss)
         return value
 
@@ -109,3 +109,7 @@ class Workers:
 def local_executor(jobs: int) -> Executor:
     """``jobs`` worker processes of this machine sharing the budget; none at all for one job."""
     return Executor(jobs, partial(Workers, jobs), inline=jobs == 1)
+
+
+def _worker_died() -> ShuffleError:
+    return ShuffleError("a worker process died unexpectedly (out of memory, or killed?)")

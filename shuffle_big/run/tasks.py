@@ -1,20 +1,20 @@
-"""Self-describing units of work: scatter a run of input, order one bucket.
+"""Self-describing units of work: scatter a run of input, order runs of buckets.
 
 The engine runs these inline or in worker processes; each takes only plain
 data (paths, offsets, sizes, the seed) and writes only to files it is told
 about, so any scheduler can run them, retry them, and get the same bytes: a
 record's key depends on nothing but the seed and its input offset.
 
-With ``private`` set (a scheduler that may retry a task, or run it twice), a
-task writes only under a fresh directory of its own and names its outputs in
-its result, and pass 2 leaves its inputs in place: an attempt that died
-leaves garbage for the final clean-up, never a half-written file that a
-later attempt or the engine would read.
-
-With ``remote`` set (temp space on an object store), a task keeps its files
-in its own machine's temp directory and uploads what it hands on, under a
-name of its own: a scatter task, all its buckets as one object; a pass-2
-task writing a stream, its run of output.
+Where a task works is its ``Placement``: ``Shared`` (the run's temp
+directory, as the local pool has it); ``Private`` (a scheduler that may
+retry a task or run it twice: the task writes only under a fresh directory
+of its own, names its outputs in its result, and pass 2 leaves its inputs in
+place, so an attempt that died leaves garbage for the final clean-up, never
+a half-written file that a later attempt or the engine would read); or
+``Remote`` (temp space on an object store: the task keeps its files in its
+own machine's temp directory and uploads what it hands on under a name of
+its own, with Private's rules besides). Where a pass-2 task writes is its
+``Destination``: ``AtOffset`` of the output file, or a ``NewRun`` of its own.
 """
 
 from __future__ import annotations
@@ -22,45 +22,71 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple, cast
 
 from ..core.fingerprint import Fingerprint
-from ..core.keys import derive_keys, key_of
-from ..core.order import order_frames
+from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
-from ..core.records import Block, LongRecord, keyed, record_ends
+from ..core.records import NEWLINE, Codec
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
 from ..outputs.sinks import outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
-from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts, upload
+from ..storage.frames import PartRef, upload
 from ..storage.rawio import pwrite_all
 from ..storage.tempspace import TempSpace
+from .buckets import Buckets, feed, order_bucket
 
 
 @dataclass(frozen=True)
-class Buckets:
-    """Where pass 1 left the records of each key range: part files, bytes and record counts."""
+class Shared:
+    """Work in the run's temp directory, which the engine's process sees too."""
 
-    parts: list[list[PartRef]]  # parts[b]: where bucket b is (a part per scatter run)
-    nbytes: list[int]
-    nrecords: list[int]
-    consumed: int  # key bits that select a bucket: the next ones cut it further
-    files: int  # bucket files created, for reporting
+    directory: str
 
 
-def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int, int], tick: Callable[[], None] = lambda: None) -> None:
-    """Scatter records read from the input into ``sink``."""
-    for item in items:
-        if isinstance(item, Block):
-            ends, keys = keyed(item, mix)
-            sink.add_block(item.data, ends, keys)
-        else:
-            sink.add_long(key_of(item.start, mix), item.pieces)
-        tick()
+@dataclass(frozen=True)
+class Private:
+    """Work under a fresh directory of one's own in ``directory``, keeping the inputs (may be retried)."""
+
+    directory: str
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Work in this machine's temp directory; hand files on as objects under ``url`` (may be retried)."""
+
+    url: str
+
+
+Placement = Shared | Private | Remote
+
+
+def placement(temp: TempSpace, retries: bool) -> Placement:
+    """Where tasks of a run with this temp space work (``retries``: the executor may run a task twice)."""
+    if temp.is_remote:
+        return Remote(temp.remote_dir())
+    return Private(temp.local_dir()) if retries else Shared(temp.local_dir())
+
+
+@contextmanager
+def _workspace(where: Placement, prefix: str) -> Iterator[str]:
+    """The directory a task works in; a Remote task's is removed when it ends (what it hands on is uploaded)."""
+    if isinstance(where, Remote):
+        with TempSpace() as local:
+            yield local.local_dir()
+    elif isinstance(where, Private):
+        try:
+            directory = tempfile.mkdtemp(prefix=f"{prefix}.", dir=where.directory)
+        except OSError as err:
+            raise describe_os_error("cannot write to temporary directory", err) from None
+        yield directory
+    else:
+        yield where.directory
 
 
 @dataclass(frozen=True)
@@ -68,7 +94,7 @@ class ScatterTask:
     """Pass 1 for one run of the input: append each record to the bucket file of its key."""
 
     segments: tuple[Segment, ...]
-    directory: str | None  # None: this machine's temp directory (with ``remote``)
+    where: Placement
     name: str  # prefix for this task's bucket files
     bits: int  # 2**bits buckets, by the top key bits
     budget: int  # memory for this task
@@ -76,8 +102,6 @@ class ScatterTask:
     max_open_files: int = 1024
     sep: bytes = b"\n"
     verify: bool = False
-    private: bool = False  # write under a fresh directory (safe to retry)
-    remote: str | None = None  # temp space URL to upload the buckets to
 
 
 class ScatterResult(NamedTuple):
@@ -89,18 +113,17 @@ class ScatterResult(NamedTuple):
 
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
     """Run ``task``; return where its buckets are, with their byte and record counts."""
-    if task.remote is None:
-        assert task.directory is not None  # only a task of remote temp space works in its machine's own
-        return _scatter(task, _private_dir(task.directory, task.name) if task.private else task.directory, progress)
-    with TempSpace() as local:
-        result = _scatter(task, local.path, progress)
-        parts: list[PartRef] = list(upload(cast(list[str], result.parts), _unique(task.remote, task.name)))
-        return result._replace(parts=parts)
+    with _workspace(task.where, task.name) as directory:
+        result = _scatter(task, directory, progress)
+        if isinstance(task.where, Remote):  # all its buckets as one object
+            parts: list[PartRef] = list(upload(cast(list[str], result.parts), _unique(task.where.url, task.name)))
+            result = result._replace(parts=parts)
+        return result
 
 
 def _task_plan(task: ScatterTask | OrderTask) -> Plan:
     # Through an object store, a buffer of fs.REMOTE_BLOCK uploads or fetches at a time, outside the data.
-    return make_plan(task.budget - (fs.REMOTE_BLOCK if task.remote else 0), task.max_open_files)
+    return make_plan(task.budget - (fs.REMOTE_BLOCK if isinstance(task.where, Remote) else 0), task.max_open_files)
 
 
 def _unique(directory: str, name: str) -> str:
@@ -110,7 +133,8 @@ def _unique(directory: str, name: str) -> str:
 
 def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] | None) -> ScatterResult:
     plan = _task_plan(task)
-    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, verify=task.verify)
+    seen = Fingerprint() if task.verify else None
+    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, fingerprint=seen)
     done = 0
 
     def tick() -> None:
@@ -121,8 +145,7 @@ def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] 
 
     with FileBuckets(directory, task.name, 0, task.bits, plan) as sink:
         feed(reader, sink, derive_keys(task.seed), tick)
-    fingerprint = reader.fingerprint.value if reader.fingerprint else None
-    return ScatterResult(list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), fingerprint)
+    return ScatterResult(list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), seen.value if seen else None)
 
 
 def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
@@ -137,52 +160,6 @@ def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
     )
 
 
-def order_bucket(
-    parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
-    directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
-) -> int:
-    """Write one bucket's records in key order; return the passes it took (1 if it fit).
-
-    A bucket that fits is ordered in memory; a single record streams through;
-    anything else is scattered again by the next key bits, recursively. The
-    bucket's files are removed as soon as they are consumed, unless ``keep``
-    (only the files of further splits are then removed).
-    """
-    try:
-        if nrecords == 0:
-            return 1
-        if plan.fits(nbytes, nrecords):
-            frames = read_frames(parts)  # no max_frame: no LongFrame
-            pieces = plan.piece_bits(nbytes, nrecords, consumed)
-            order_frames(frames, consumed, pieces, plan.block_records, write)  # type: ignore[arg-type]
-            return 1
-        if nrecords == 1:
-            for frame in read_frames(parts, max_frame=0):
-                assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
-                for piece in frame.pieces:
-                    write(piece)
-            return 1
-        bits = plan.bucket_bits(nbytes, nrecords, consumed)
-        with FileBuckets(directory, name, consumed, bits, plan) as sub:
-            for frame in read_frames(parts, max_frame=plan.block_size):
-                if isinstance(frame, LongFrame):
-                    sub.add_long(frame.key, frame.pieces)
-                else:
-                    data, keys = frame
-                    sub.add_block(data, record_ends(data), keys)
-        if not keep:
-            remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
-        depth = 0
-        for b, path in enumerate(sub.paths):
-            depth = max(depth, order_bucket(
-                [path], int(sub.nbytes[b]), int(sub.nrecords[b]), consumed + bits, plan, directory, f"{name}.{b}", write,
-            ))
-        return depth + 1
-    finally:
-        if not keep:
-            remove_parts(parts)
-
-
 @dataclass(frozen=True)
 class BucketRef:
     """One bucket of pass 1: its part files, bytes, records, and a name prefix for splitting it."""
@@ -194,21 +171,36 @@ class BucketRef:
 
 
 @dataclass(frozen=True)
+class AtOffset:
+    """Write at ``offset`` of the output file ``path`` (whose name is ``output``), in the output's form."""
+
+    path: str
+    offset: int
+    output: str  # what a write error names
+    codec: Codec = NEWLINE  # internal records to the output's (-z)
+    verify: bool = False  # fingerprint what is written
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """Write a run file of one's own, named ``name``, in internal form: the engine copies it out in order."""
+
+    name: str
+
+
+Destination = AtOffset | NewRun
+
+
+@dataclass(frozen=True)
 class OrderTask:
-    """Pass 2 for consecutive buckets: order each, write them one after another to ``out_path`` at ``out_offset``."""
+    """Pass 2 for consecutive buckets: order each, and write them one after another to ``dest``."""
 
     buckets: tuple[BucketRef, ...]
     consumed: int
     budget: int
-    directory: str | None  # None: this machine's temp directory (with ``remote``)
-    out_path: str
-    out_offset: int | None = None  # None: create out_path and write it from the start
-    out_error: str = ""  # what a write error says it was doing (default: writing out_path)
+    where: Placement
+    dest: Destination
     max_open_files: int = 1024
-    swap: bytes | None = None  # translation from internal to external records (-z)
-    verify: bool = False
-    private: bool = False  # work under a fresh directory, keep the inputs, name the output in the result
-    remote: str | None = None  # temp space URL to upload a stream run (out_offset None) to
 
 
 class OrderResult(NamedTuple):
@@ -218,44 +210,42 @@ class OrderResult(NamedTuple):
 
 
 def run_order(task: OrderTask) -> OrderResult:
-    """Run ``task``."""
-    if task.remote is None:
-        assert task.directory is not None  # only a task of remote temp space works in its machine's own
-        directory, out_path = task.directory, task.out_path
-        if task.private:
-            directory = _private_dir(task.directory, "order")
-            if task.out_offset is None:
-                out_path = os.path.join(directory, os.path.basename(task.out_path))
-        return _order(task, directory, out_path)
-    with TempSpace() as local:
-        name = os.path.basename(task.out_path)
-        result = _order(task, local.path, os.path.join(local.path, name) if task.out_offset is None else task.out_path)
-        if task.out_offset is None:
-            result = result._replace(out_path=upload([result.out_path], _unique(task.remote, name))[0].url)
+    """Order the task's buckets into its destination; a Remote task's new run is uploaded."""
+    with _workspace(task.where, "order") as directory:
+        dest = task.dest
+        if isinstance(dest, AtOffset):
+            return _order(task, directory, dest.path, dest.offset, f"error writing '{dest.output}'")
+        result = _order(task, directory, os.path.join(directory, dest.name), None, "cannot write to temporary directory")
+        if isinstance(task.where, Remote):
+            result = result._replace(out_path=upload([result.out_path], _unique(task.where.url, dest.name))[0].url)
         return result
 
 
-def _order(task: OrderTask, directory: str, out_path: str) -> OrderResult:
+def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, error: str) -> OrderResult:
+    """Write the buckets in order to ``out_path`` from ``offset`` (None: a new file)."""
     plan = _task_plan(task)
-    flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if task.out_offset is None else 0)
+    flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if offset is None else 0)
     try:
         fd = os.open(out_path, flags, 0o600)
     except OSError as err:
         raise describe_os_error(f"cannot open '{out_path}'", err) from None
-    offset = task.out_offset or 0
-    fingerprint = Fingerprint() if task.verify else None
+    at = offset or 0
+    dest = task.dest
+    codec = dest.codec if isinstance(dest, AtOffset) else NEWLINE
+    fingerprint = Fingerprint() if isinstance(dest, AtOffset) and dest.verify else None
 
     def write(data: bytes) -> None:
-        nonlocal offset
-        data = outgoing(data, fingerprint, task.swap)
+        nonlocal at
+        data = outgoing(data, fingerprint, codec)
         try:
-            offset = pwrite_all(fd, data, offset)
+            at = pwrite_all(fd, data, at)
         except OSError as err:
-            raise describe_os_error(task.out_error or f"error writing '{out_path}'", err) from None
+            raise describe_os_error(error, err) from None
 
+    keep = keeps_inputs(task.where)
     try:
         passes = max(
-            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, task.private)
+            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
             for b in task.buckets
         )
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
@@ -263,29 +253,8 @@ def _order(task: OrderTask, directory: str, out_path: str) -> OrderResult:
         os.close(fd)
 
 
-def _private_dir(parent: str, name: str) -> str:
-    try:
-        return tempfile.mkdtemp(prefix=f"{name}.", dir=parent)
-    except OSError as err:
-        raise describe_os_error("cannot write to temporary directory", err) from None
+def keeps_inputs(where: Placement) -> bool:
+    """Does a task placed so leave its input files for a retry (the engine removes them once it has the result)?"""
+    return not isinstance(where, Shared)
 
 
-def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[list[int]]:
-    """Consecutive non-empty buckets in about ``groups`` runs of similar size (one task each).
-
-    Thousands of small buckets as thousands of tasks would cost more in task
-    overhead than their ordering; a few runs per worker keep the load balanced.
-    """
-    total = sum(nbytes)
-    target = max(1, total // max(1, groups))
-    runs: list[list[int]] = [[]]
-    size = 0
-    for b, (n, r) in enumerate(zip(nbytes, nrecords)):
-        if not r:
-            continue
-        if runs[-1] and size + n > target:
-            runs.append([])
-            size = 0
-        runs[-1].append(b)
-        size += n
-    return [run for run in runs if run]

@@ -7,6 +7,7 @@ local path. fsspec is imported only when a URL is used.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import BinaryIO, NamedTuple
@@ -43,9 +44,9 @@ def _filesystem(url: str):
 def stat_of(path: str) -> Stat:
     """Raises ShuffleError (cannot open) if there is nothing there."""
     if is_url(path):
-        fs, inner = _filesystem(path)
+        store, inner = _filesystem(path)
         try:
-            info = fs.info(inner)
+            info = store.info(inner)
         except FileNotFoundError:
             raise ShuffleError(f"cannot open '{path}': No such file or directory") from None
         except OSError as err:
@@ -75,12 +76,12 @@ def open_read(path: str, end: int | None = None) -> BinaryIO:
     """
     try:
         if is_url(path):
-            fs, inner = _filesystem(path)
+            store, inner = _filesystem(path)
             if end is not None:
-                return fs.open(inner, "rb", block_size=REMOTE_BLOCK, size=end)
-            if fs.isdir(inner):
-                raise IsADirectoryError(21, "Is a directory")
-            return fs.open(inner, "rb", block_size=REMOTE_BLOCK)
+                return store.open(inner, "rb", block_size=REMOTE_BLOCK, size=end)
+            if store.isdir(inner):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            return store.open(inner, "rb", block_size=REMOTE_BLOCK)
         return open(local(path), "rb")
     except FileNotFoundError as err:
         if err.strerror is None:  # fsspec's carry only the path
@@ -92,17 +93,17 @@ def open_read(path: str, end: int | None = None) -> BinaryIO:
 
 def open_write(path: str) -> BinaryIO:
     """A remote file to write; the object appears when it is closed (an S3 upload completes then)."""
-    fs, inner = _filesystem(path)
+    store, inner = _filesystem(path)
     try:
-        return fs.open(inner, "wb", block_size=REMOTE_BLOCK)
+        return store.open(inner, "wb", block_size=REMOTE_BLOCK)
     except OSError as err:
         raise describe_os_error(f"cannot create '{path}'", err) from None
 
 
 def fetch_ranges(urls: list[str], starts: list[int], ends: list[int]) -> list[bytes]:
     """Bytes [start, end) of each object, fetched concurrently where the backend can (s3fs, gcsfs)."""
-    fs, _ = _filesystem(urls[0])
-    return fs.cat_ranges([_filesystem(url)[1] for url in urls], starts, ends)
+    store, _ = _filesystem(urls[0])
+    return store.cat_ranges([_filesystem(url)[1] for url in urls], starts, ends)
 
 
 def mkdir(url: str) -> None:
@@ -110,16 +111,16 @@ def mkdir(url: str) -> None:
 
     Its parent must exist: on S3, ``makedirs`` would create a missing bucket.
     """
-    fs, inner = _filesystem(url)
+    store, inner = _filesystem(url)
     try:
-        fs.mkdir(inner, create_parents=False)
+        store.mkdir(inner, create_parents=False)
     except FileExistsError:
         pass
 
 
 def move(source: str, target: str) -> None:
-    fs, inner = _filesystem(source)
-    fs.mv(inner, _filesystem(target)[1])
+    store, inner = _filesystem(source)
+    store.mv(inner, _filesystem(target)[1])
 
 
 def remove(path: str, recursive: bool = False) -> None:
@@ -130,8 +131,8 @@ def remove(path: str, recursive: bool = False) -> None:
         except FileNotFoundError:
             pass
         return
-    fs, inner = _filesystem(path)
+    store, inner = _filesystem(path)
     try:
-        fs.rm(inner, recursive=recursive)
-    except (FileNotFoundError, OSError):
+        store.rm(inner, recursive=recursive)
+    except OSError:  # removal is clean-up: a store that refuses now leaves garbage, not a failed run
         pass

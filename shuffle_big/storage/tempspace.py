@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from ..errors import ShuffleError, describe_os_error
-from ..signals import held
+from ..signals import critical_section
 from ..sizes import format_size
 from . import fs
 
@@ -93,6 +93,13 @@ def clean_stale(parent: str | None = None) -> list[str]:
 
 
 class TempSpace:
+    """One run's temp space: a private local directory, and with a URL ``-T`` one there too.
+
+    Each is made only when first asked for (``local_dir()``, ``remote_dir()``:
+    explicit calls, since making one is I/O, and the local one sweeps killed
+    runs' leftovers); both are removed when the context ends, however it ends.
+    """
+
     def __init__(self, parent: str | None = None) -> None:
         self.remote_parent = parent.rstrip("/") if parent and fs.is_url(parent) else None
         self.parent = fs.local(parent) if parent and not self.remote_parent else tempfile.gettempdir()
@@ -101,23 +108,28 @@ class TempSpace:
         self._serial = 0
 
     @property
-    def remote(self) -> str | None:
-        """This run's directory under a URL ``-T`` (made on first use), or None when temp space is local."""
-        if self.remote_parent is not None and self._remote is None:
+    def is_remote(self) -> bool:
+        """Is ``-T`` a URL (this run's shared temp space on an object store)?"""
+        return self.remote_parent is not None
+
+    def remote_dir(self) -> str:
+        """This run's directory under the URL ``-T``, made on first use."""
+        assert self.remote_parent is not None
+        if self._remote is None:
             url = f"{self.remote_parent}/{PREFIX}{os.getpid()}.{secrets.token_hex(6)}"
             try:
-                with held():  # made and recorded, or neither: a signal in between would leak it
+                with critical_section():  # made and recorded, or neither: a signal in between would leak it
                     fs.mkdir(url)
                     self._remote = url
             except OSError as err:
                 raise describe_os_error(f"cannot create temporary directory in '{self.remote_parent}'", err) from None
         return self._remote
 
-    @property
-    def path(self) -> str:
+    def local_dir(self) -> str:
+        """This run's private directory on this machine, made on first use (which sweeps killed runs' leftovers)."""
         if self._dir is None:
             try:
-                with held():  # made and recorded, or neither
+                with critical_section():  # made and recorded, or neither
                     self._dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", dir=self.parent)
                 with open(os.path.join(self._dir, OWNER_FILE), "w") as f:
                     f.write(socket.gethostname() + "\n")
@@ -132,7 +144,7 @@ class TempSpace:
         return f"b{self._serial}"
 
     def free_bytes(self) -> int:
-        return shutil.disk_usage(self.path).free
+        return shutil.disk_usage(self.local_dir()).free
 
     def require(self, need: int) -> None:
         """Fail early, before writing, if ``need`` bytes cannot fit in the local temp directory."""
@@ -144,12 +156,14 @@ class TempSpace:
             )
 
     def cleanup(self) -> None:
-        if self._dir is not None:
-            remove_tree(self._dir)
-            self._dir = None
-        if self._remote is not None:
-            fs.remove(self._remote, recursive=True)
-            self._remote = None
+        """Remove everything; a signal meanwhile waits until it is done (else the tree would stay)."""
+        with critical_section():
+            if self._dir is not None:
+                remove_tree(self._dir)
+                self._dir = None
+            if self._remote is not None:
+                fs.remove(self._remote, recursive=True)
+                self._remote = None
 
     def __enter__(self) -> TempSpace:
         return self

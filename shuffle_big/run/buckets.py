@@ -1,0 +1,107 @@
+"""A pass's buckets: what pass 1 leaves, feeding records into bucket files, and ordering one bucket.
+
+``order_bucket`` is pass 2 for one bucket wherever it runs (in this process
+or in a task): ordered in memory if it fits, else scattered again by the
+next key bits, recursively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..core.keys import key_of
+from ..core.order import order_frames
+from ..core.plan import Plan
+from ..core.records import Block, LongRecord, keyed, record_ends
+from ..storage.buckets import FileBuckets
+from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Where pass 1 left the records of each key range: part files, bytes and record counts."""
+
+    parts: list[list[PartRef]]  # parts[b]: where bucket b is (a part per scatter run)
+    nbytes: list[int]
+    nrecords: list[int]
+    consumed: int  # key bits that select a bucket: the next ones cut it further
+    files: int  # bucket files created, for reporting
+
+
+def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int, int], tick: Callable[[], None] = lambda: None) -> None:
+    """Scatter records read from the input into ``sink``."""
+    for item in items:
+        if isinstance(item, Block):
+            ends, keys = keyed(item, mix)
+            sink.add_block(item.data, ends, keys)
+        else:
+            sink.add_long(key_of(item.start, mix), item.pieces)
+        tick()
+
+
+def order_bucket(
+    parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
+    directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
+) -> int:
+    """Write one bucket's records in key order; return the passes it took (1 if it fit).
+
+    A bucket that fits is ordered in memory; a single record streams through;
+    anything else is scattered again by the next key bits, recursively. The
+    bucket's files are removed as soon as they are consumed, unless ``keep``
+    (only the files of further splits are then removed).
+    """
+    try:
+        if nrecords == 0:
+            return 1
+        if plan.fits(nbytes, nrecords):
+            frames = read_frames(parts)  # no max_frame: no LongFrame
+            pieces = plan.piece_bits(nbytes, nrecords, consumed)
+            order_frames(frames, consumed, pieces, plan.block_records, write)  # type: ignore[arg-type]
+            return 1
+        if nrecords == 1:
+            for frame in read_frames(parts, max_frame=0):
+                assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
+                for piece in frame.pieces:
+                    write(piece)
+            return 1
+        bits = plan.bucket_bits(nbytes, nrecords, consumed)
+        with FileBuckets(directory, name, consumed, bits, plan) as sub:
+            for frame in read_frames(parts, max_frame=plan.block_size):
+                if isinstance(frame, LongFrame):
+                    sub.add_long(frame.key, frame.pieces)
+                else:
+                    data, keys = frame
+                    sub.add_block(data, record_ends(data), keys)
+        if not keep:
+            remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
+        depth = 0
+        for b, path in enumerate(sub.paths):
+            depth = max(depth, order_bucket(
+                [path], int(sub.nbytes[b]), int(sub.nrecords[b]), consumed + bits, plan, directory, f"{name}.{b}", write,
+            ))
+        return depth + 1
+    finally:
+        if not keep:
+            remove_parts(parts)
+
+
+def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[list[int]]:
+    """Consecutive non-empty buckets in about ``groups`` runs of similar size (one task each).
+
+    Thousands of small buckets as thousands of tasks would cost more in task
+    overhead than their ordering; a few runs per worker keep the load balanced.
+    """
+    total = sum(nbytes)
+    target = max(1, total // max(1, groups))
+    runs: list[list[int]] = [[]]
+    size = 0
+    for b, (n, r) in enumerate(zip(nbytes, nrecords)):
+        if not r:
+            continue
+        if runs[-1] and size + n > target:
+            runs.append([])
+            size = 0
+        runs[-1].append(b)
+        size += n
+    return [run for run in runs if run]
