@@ -59,3 +59,4 @@ def test_head_counts_match_gnu_shuf(tmp_path, n):
     theirs = subprocess.run(["shuf", "-n", str(n), str(src)], capture_output=True, check=True).stdout
     assert len(ours.splitlines()) == len(theirs.splitlines())
     assert set(ours.splitlines()) <= set(src.read_bytes().splitlines())
+    assert len(set(ours.splitlines())) == len(ours.splitlines())  # a sample without replacement: no line twice

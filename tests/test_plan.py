@@ -1,6 +1,6 @@
 import pytest
 
-from shuffle_big.core.plan import MAX_BUCKET_BITS, MIN_MEMORY, ceil_log2, floor_log2, make_plan
+from shuffle_big.core.plan import MAX_BUCKET_BITS, MIN_MEMORY, WORK_PER_RECORD, ceil_log2, floor_log2, make_plan
 
 
 def test_log2_helpers():
@@ -9,10 +9,11 @@ def test_log2_helpers():
 
 
 @pytest.mark.parametrize("budget", [MIN_MEMORY, 4 << 20, 64 << 20, 1 << 30, 64 << 30])
-def test_plan_stays_inside_budget(budget):
+def test_the_plan_formula_keeps_held_data_and_block_work_inside_the_budget(budget):
+    """A formula check of make_plan's shares (the budget itself is measured in test_memory.py)."""
     p = make_plan(budget)
     # held data and the working sets it is processed with must fit together
-    worst_block_work = p.block_records * 130 + 3 * p.block_size
+    worst_block_work = p.block_records * WORK_PER_RECORD + 3 * p.block_size
     assert p.capacity + worst_block_work <= budget
     assert p.write_buffer + worst_block_work <= budget
     assert 2 << 10 <= p.block_size <= 1 << 20
