@@ -8,7 +8,8 @@ one scatter task per worker.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,22 +63,25 @@ def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
     held = Held([], 0, 0)
     label = "reading" if size is None or size <= plan.capacity else "pass 1"
     with Meter(job.progress, label, size) as meter:
+
+        def tick() -> None:
+            meter.to(reader.bytes_read)
+
         items = iter(reader)
         for item in items:
-            if not isinstance(item, Block):
-                buckets = _spill(job, held, size, [item], items, lambda: meter.to(reader.bytes_read))
-                break
-            ends, keys = keyed(item, job.mix)
-            held.blocks.append((item.data, keys))
-            held.nbytes += len(item.data)
-            held.nrecords += len(ends)
-            meter.to(reader.bytes_read)
-            if not plan.fits(held.nbytes, held.nrecords) or _too_big(job, size, held):
-                buckets = _spill(job, held, size, [], items, lambda: meter.to(reader.bytes_read))
-                break
-        else:
-            return Read(held, reader.header)
-    return Read(buckets, reader.header)
+            if isinstance(item, Block):
+                ends, keys = keyed(item, job.mix)
+                held.blocks.append((item.data, keys))
+                held.nbytes += len(item.data)
+                held.nrecords += len(ends)
+                tick()
+                if plan.fits(held.nbytes, held.nrecords) and not _too_big(job, size, held):
+                    continue
+                rest: Iterator = items
+            else:
+                rest = itertools.chain([item], items)  # a record too long to hold: scattered first
+            return Read(_spill(job, held, size, rest, tick), reader.header)
+    return Read(held, reader.header)
 
 
 def _too_big(job: Job, size: int | None, held: Held) -> bool:
@@ -96,14 +100,13 @@ def _estimate(job: Job, size: int | None, per_record: float, local: bool = True)
     return float(size), nrecords
 
 
-def _spill(job: Job, held: Held, size: int | None, first: list, rest: Iterator, tick) -> Buckets:
+def _spill(job: Job, held: Held, size: int | None, rest: Iterator, tick: Callable[[], None]) -> Buckets:
     """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest."""
     per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
     bits = job.plan.bucket_bits(*_estimate(job, size, per_record), 0)
     with FileBuckets(job.temp.local_dir(), job.temp.new_name(), 0, bits, job.plan) as sink:
         for data, keys in held.drain():
             sink.add_block(data, record_ends(data), keys)
-        feed(first, sink, job.mix)
         feed(rest, sink, job.mix, tick)
     parts: list[PartRef] = list(sink.paths)
     if job.temp.is_remote:  # workers elsewhere order the buckets

@@ -34,11 +34,12 @@ def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
 
 def _order_here(job: Job, buckets: Buckets) -> int:
     passes = 1
+    directory = job.temp.local_dir()  # for buckets too big to order at once
     with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
         for b, parts in enumerate(buckets.parts):
             taken = order_bucket(
                 parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, job.plan,
-                job.temp.local_dir(), f"r{b}", job.out.write,
+                directory, f"r{b}", job.out.write,
             )
             passes = max(passes, taken + 1)
             meter.to(job.out.bytes_written)
