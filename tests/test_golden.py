@@ -1,0 +1,138 @@
+"""Golden outputs: the permutation of each seed is pinned, byte for byte, across releases.
+
+The README promises that ``--seed`` output does not change between releases.
+These tests hold that promise against any change to ``keys.py``, the record
+model or an execution path: the expected outputs below were written by
+shuffle-big 0.1.0 (commit a4d5c3d, before the columnar core) and must never be
+regenerated to make a test pass. A change that alters them changes the
+permutation, which is a breaking change to announce, not a fix.
+
+Two kinds of pins: ``tests/golden/*`` holds a small input with odd bytes and
+its expected outputs in full (readable, diffable); larger inputs, made here by
+a generator that depends on nothing but hashlib, are pinned by the SHA-256 of
+the output on every path that must agree (in memory, two and three passes,
+-j 1/2/3, the Dask engine, stdin, -n, -r, --shards, -z, --header).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import cli
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def generated(n: int, salt: bytes = b"") -> bytes:
+    """``n`` records of 0-119 bytes of any value but newline, stable forever (hashlib only).
+
+    One record in 64 is empty and one in 97 carries a CR, a NUL and invalid UTF-8.
+    """
+    out = []
+    for i in range(n):
+        h = hashlib.sha256(salt + i.to_bytes(8, "little")).digest() * 4
+        length = h[0] % 120 if h[1] % 64 else 0
+        body = h[2 : 2 + length].replace(b"\n", b"n")
+        if h[1] % 97 == 0:
+            body += b"\r\x00\xff\xfe"
+        out.append(body + b"\n")
+    return b"".join(out)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+SMALL = GOLDEN / "mixed.txt"  # 300 records, odd bytes, no newline at the end
+
+# (expected file, arguments): the small input's outputs in full
+SMALL_CASES = [
+    ("mixed.seed1.out", ["--seed", "1"]),
+    ("mixed.seed1.out", ["--seed", "1", "-m", "1M", "-j", "2"]),
+    ("mixed.seed18446744073709551615.out", ["--seed", "18446744073709551615"]),
+    ("mixed.header2.seed7.out", ["--seed", "7", "--header", "2"]),
+    ("mixed.n10.seed3.out", ["--seed", "3", "-n", "10"]),
+    ("mixed.r.n20.seed4.out", ["--seed", "4", "-r", "-n", "20"]),
+]
+
+
+@pytest.mark.parametrize(("expected", "args"), SMALL_CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_small_input_outputs_are_pinned(expected, args):
+    proc = cli(*args, SMALL, check=True)
+    assert proc.stdout == (GOLDEN / expected).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """~5.7 MB in 100,000 records: in memory at -m 64M, two passes at -m 4M, three at -m 1M."""
+    path = tmp_path_factory.mktemp("golden") / "big.txt"
+    path.write_bytes(generated(100_000))
+    return path
+
+
+BIG_SEED9 = "1d0edba3ebb04ffd1d0fd5774c00780a"  # the output of --seed 9, whatever the path
+
+# Every path that must write the same bytes for --seed 9.
+PATHS = [
+    ["-m", "64M"],  # in memory
+    ["-m", "4M"],  # two passes
+    ["-m", "1M"],  # buckets split again: three passes
+    ["-m", "8M", "-j", "2"],  # a worker needs 4M: less runs in one process
+    ["-m", "12M", "-j", "3"],
+]
+
+
+@pytest.mark.parametrize("args", PATHS, ids=" ".join)
+def test_big_input_output_is_pinned_on_every_path(big, args):
+    assert digest(cli("--seed", 9, *args, big, check=True).stdout) == BIG_SEED9
+
+
+def test_big_input_from_stdin(big):
+    proc = cli("--seed", 9, "-m", "1M", input=big.read_bytes(), check=True)
+    assert digest(proc.stdout) == BIG_SEED9
+
+
+@pytest.mark.slow
+def test_big_input_on_dask(big):
+    pytest.importorskip("distributed")
+    assert digest(cli("--seed", 9, "--engine", "dask", "-j", "2", "-m", "8M", big, check=True).stdout) == BIG_SEED9
+
+
+# (arguments, digest): outputs of other modes on the big input
+MODES = [
+    (["--seed", "9", "-n", "1000", "-m", "1M"], "75ca0b95fd1d72ad127398e45e758344"),
+    (["--seed", "9", "-r", "-n", "50000", "-m", "1M"], "ce70c2624266513056039e4f03c03518"),
+    (["--seed", "9", "--header", "3", "-m", "8M", "-j", "2"], "d4a16800d59d531d0e4c28d1190badc4"),
+    (["--seed", "11", "-z", "-m", "1M"], "ab863a088961b0b5e5dfc86df3b44169"),  # the same bytes as NUL-separated records
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), MODES, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_big_input_modes_are_pinned(big, args, expected):
+    assert digest(cli(*args, big, check=True).stdout) == expected
+
+
+SHARDS_SEED5 = ["7d310d1ab633743925387ba3d5babe21", "7bb0e1c58482c7635b8fa1aae14c6205", "acbf5f2a1c8dfda11aa63f2b0fc2eaa8"]
+
+
+def test_shards_are_pinned(big, tmp_path):
+    cli("--seed", 5, "-m", "8M", "-j", "2", "--shards", 3, "-o", tmp_path / "s{i}.txt", big, check=True)
+    assert [digest((tmp_path / f"s{i}.txt").read_bytes()) for i in range(3)] == SHARDS_SEED5
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--print"]:  # how the pins above were first written
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "big.txt"
+        src.write_bytes(generated(100_000))
+        for args in [["--seed", "9", *PATHS[0]], *(a for a, _ in MODES)]:
+            out = subprocess.run([sys.executable, "-m", "shuffle_big", *args, str(src)], capture_output=True, check=True)
+            print(args, digest(out.stdout))
+        subprocess.run([sys.executable, "-m", "shuffle_big", "--seed", "5", "-m", "8M", "-j", "2", "--shards", "3",
+                        "-o", f"{d}/s{{i}}.txt", str(src)], check=True)
+        print("shards", [digest(Path(f"{d}/s{i}.txt").read_bytes()) for i in range(3)])
