@@ -14,6 +14,7 @@ import xxhash
 
 from ..errors import ShuffleError
 from .keys import MASK64
+from .records import Buffer
 
 
 class Fingerprint:
@@ -24,8 +25,9 @@ class Fingerprint:
         self.records = 0
         self._partial: xxhash.xxh64 | None = None  # a record whose end is not seen yet
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: Buffer) -> None:
         """Add internal-form bytes (records end in ``\\n``), cut anywhere."""
+        data = bytes(data)  # no copy of bytes; a buffer the ordering filled is copied
         start = 0
         if self._partial is not None:
             cut = data.find(b"\n")

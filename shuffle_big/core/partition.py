@@ -1,22 +1,22 @@
 """Splitting blocks of records into key-range buckets with C-level operations.
 
 This is the single primitive behind both scattering to bucket files and
-cutting a bucket into cache-sized pieces in memory: per block, one
-``bytes.split``, one radix argsort of small bucket ids, one
-``operator.itemgetter`` gather and one ``join``. No Python loop runs per
-record. Partitioned blocks are held whole (one blob and two small bound
-arrays each) rather than as per-bucket slices: a slice object costs ~200
-bytes, more than the data it points at when blocks are small.
+cutting a bucket into cache-sized pieces in memory: per block, one radix
+argsort of small bucket ids and one gather (``gather``, Arrow's ``take``).
+No Python loop runs per record, and no record becomes a Python object.
+Partitioned blocks are held whole (one buffer and two small bound arrays
+each) rather than as per-bucket slices: a slice object costs ~200 bytes,
+more than the data it points at when blocks are small.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 
+from .gather import gather
 from .keys import buckets_of
 
 PART_OVERHEAD = 400  # bytes of Python objects per held partition, besides its arrays
@@ -24,7 +24,7 @@ PART_OVERHEAD = 400  # bytes of Python objects per held partition, besides its a
 
 @dataclass(slots=True)
 class Partition:
-    blob: bytes  # the block's records regrouped by bucket, bucket 0 first
+    blob: memoryview  # the block's records regrouped by bucket, bucket 0 first
     keys: np.ndarray  # their keys, in the same order
     byte_cum: np.ndarray  # bucket b is blob[byte_cum[b]:byte_cum[b+1]]
     rec_cum: np.ndarray  # and keys[rec_cum[b]:rec_cum[b+1]]
@@ -37,7 +37,6 @@ class Partition:
 
 def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bits: int) -> Partition:
     """Regroup the records of ``data`` (ending at ``ends``, keyed ``keys``) by key bucket."""
-    n = len(ends)
     nb = 1 << bits
     ids = buckets_of(keys, consumed, bits)
     bound = np.int32 if len(data) < 1 << 31 else np.int64  # held per block: keep them small
@@ -45,13 +44,8 @@ def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bi
     np.cumsum(np.bincount(ids, minlength=nb), out=rec_cum[1:])
     # Bucket ids are small integers: the stable sort is a radix sort, ~10 ns/record.
     order = np.argsort(ids, kind="stable")
-    lines = data.split(b"\n")  # n records and a trailing b""
-    idx = order.tolist()
-    idx.append(n)  # the trailing b"" gives the last record its newline back
-    blob = b"\n".join(itemgetter(*idx)(lines))
-    cum = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.diff(ends, prepend=0)[order], out=cum[1:])
-    return Partition(blob=blob, keys=keys[order], byte_cum=cum[rec_cum].astype(bound), rec_cum=rec_cum)
+    blob, offsets = gather(data, ends, order)
+    return Partition(blob=blob, keys=keys[order], byte_cum=offsets[rec_cum].astype(bound), rec_cum=rec_cum)
 
 
 class Partitioned:

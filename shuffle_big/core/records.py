@@ -16,6 +16,8 @@ import numpy as np
 
 from .keys import keys_of
 
+Buffer = bytes | memoryview  # records as they move: bytes read, or a buffer a gather filled
+
 
 @dataclass(slots=True)
 class Block:
@@ -69,7 +71,7 @@ class Codec:
 NEWLINE = Codec()  # records that end in a newline outside too: nothing to translate
 
 
-def record_ends(data: bytes) -> np.ndarray:
+def record_ends(data: Buffer) -> np.ndarray:
     """Offsets just past each ``\\n`` in ``data`` (int64); ``data`` ends in ``\\n``."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     ends += 1

@@ -23,6 +23,7 @@ import tempfile
 import zlib
 from typing import Any
 
+from ..core.records import Buffer
 from ..errors import ShuffleError, describe_os_error
 from ..signals import critical_section
 from ..storage import fs
@@ -36,7 +37,7 @@ class Target:
     fd: int | None = 1  # a local descriptor (for sendfile), if there is one
     positional: str | None = None  # a plain file that workers may write at their offsets
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         assert self.fd is not None
         try:
             writev_all(self.fd, [data])
@@ -181,7 +182,7 @@ class RemoteFile(_Staged):
         self._file: Any = fs.open_write(self.temp)  # an fsspec file
         self._writing = True
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         try:
             self._file.write(data)
         except OSError as err:
@@ -210,7 +211,7 @@ class Compressed(Target):
         self.fd = None  # the bytes change: no sendfile, no writes at offsets
         self._compressor = compressor
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         self.inner.write(self._compressor.compress(data))
 
     def finish(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..core.fingerprint import Fingerprint
-from ..core.records import NEWLINE, Codec, record_ends
+from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from ..errors import ShuffleError
 from ..storage import fs
 from .sinks import CommitOnSuccess, Output, copy_through
@@ -66,7 +66,7 @@ class ShardedOutput(CommitOnSuccess):
     def expect(self, records: int) -> None:
         self._sizes = shard_sizes(records, len(self.paths))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         if self.fingerprint is not None:
             self.fingerprint.update(data)
         self.bytes_written += len(data)

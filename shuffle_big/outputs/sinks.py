@@ -13,7 +13,7 @@ import os
 from typing import Protocol
 
 from ..core.fingerprint import Fingerprint
-from ..core.records import NEWLINE, Codec
+from ..core.records import NEWLINE, Buffer, Codec
 from ..errors import describe_os_error
 from ..signals import critical_section
 from ..storage import fs
@@ -32,7 +32,7 @@ class Sink(Protocol):
     def expect(self, records: int) -> None:
         """Told how many records will follow (a sharded output needs to know)."""
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         """Internal-form records, whole, in output order."""
 
     def copy_from(self, path: str) -> None:
@@ -84,7 +84,7 @@ class Output(CommitOnSuccess):
     def expect(self, records: int) -> None:
         pass
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Buffer) -> None:
         data = outgoing(data, self.fingerprint, self.codec)
         self.bytes_written += len(data)
         self.target.write(data)
@@ -128,8 +128,11 @@ class Output(CommitOnSuccess):
         self.target.discard()
 
 
-def outgoing(data: bytes, fingerprint: Fingerprint | None, codec: Codec) -> bytes:
+def outgoing(data: Buffer, fingerprint: Fingerprint | None, codec: Codec) -> Buffer:
     """Internal-form records as the output holds them, seen by --verify on the way (whoever writes them)."""
+    if fingerprint is None and codec.identity:
+        return data  # a buffer the ordering filled: no copy
+    data = bytes(data)
     if fingerprint is not None:
         fingerprint.update(data)
     return codec.encode(data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..core.keys import key_of
 from ..core.order import order_frames
 from ..core.plan import Plan
-from ..core.records import Block, LongRecord, keyed, record_ends
+from ..core.records import Block, Buffer, LongRecord, keyed, record_ends
 from ..storage.buckets import FileBuckets
 from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts
 
@@ -42,7 +42,7 @@ def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int,
 
 def order_bucket(
     parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
-    directory: str, name: str, write: Callable[[bytes], None], keep: bool = False,
+    directory: str, name: str, write: Callable[[Buffer], None], keep: bool = False,
 ) -> int:
     """Write one bucket's records in key order; return the passes it took (1 if it fit).
 

@@ -30,7 +30,7 @@ from typing import NamedTuple, cast
 from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
-from ..core.records import NEWLINE, Codec
+from ..core.records import NEWLINE, Buffer, Codec
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
 from ..outputs.sinks import outgoing
@@ -234,7 +234,7 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
     codec = dest.codec if isinstance(dest, AtOffset) else NEWLINE
     fingerprint = Fingerprint() if isinstance(dest, AtOffset) and dest.verify else None
 
-    def write(data: bytes) -> None:
+    def write(data: Buffer) -> None:
         nonlocal at
         data = outgoing(data, fingerprint, codec)
         try:

@@ -7,7 +7,7 @@ import os
 IOV_MAX = 1024
 
 
-def pwrite_all(fd: int, data: bytes, offset: int) -> int:
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> int:
     """Write all of ``data`` at ``offset`` of ``fd``, resuming after short writes; return the end offset."""
     view = memoryview(data)
     while view:

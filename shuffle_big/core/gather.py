@@ -1,0 +1,54 @@
+"""Moving records in C: one buffer, its record ends, and Arrow's ``take`` kernel.
+
+A run of records is held as one buffer with the offsets where each record
+ends (``record_ends``); nothing ever splits it into a Python object per
+record. Reordering a run -- into bucket order in pass 1, into key order in
+pass 2 -- is one gather: the buffer is laid zero-copy under an Arrow binary
+array and ``take`` copies the records into a new buffer in the order asked.
+
+Why Arrow: on 4 MB of 20-byte lines this machine measured the gather at 14
+ns/record (157-byte lines: 19), where ``bytes.split`` + ``itemgetter`` +
+``join`` cost 246 (110) and a numpy-only gather through a per-byte index
+114 (639); polars' gather is faster only because its string views defer the
+copy to whoever needs contiguous bytes, which here is every caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Record offsets fit 32 bits below 2 GB of data: half the index memory of 64.
+_SMALL = 1 << 31
+# The C allocator, not Arrow's default (mimalloc here, jemalloc elsewhere): freed
+# buffers go back where malloc_trim and the budget see them. Measured on 320 MB
+# of 20-byte lines at -m 16M: peak 85 MB against 93 MB with mimalloc.
+POOL = pa.system_memory_pool()
+
+
+def offsets_of(ends: np.ndarray, nbytes: int) -> np.ndarray:
+    """Arrow offsets (0, then each record's end) for records ending at ``ends`` in ``nbytes`` of data."""
+    offsets = np.empty(len(ends) + 1, dtype=np.int32 if nbytes < _SMALL else np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends
+    return offsets
+
+
+def gather(data, ends: np.ndarray, order: np.ndarray) -> tuple[memoryview, np.ndarray]:
+    """The records of ``data`` (a buffer; records end at ``ends``) in the order ``order``.
+
+    Returns their bytes, one contiguous buffer, and its Arrow offsets (0,
+    then each record's end; int32 or int64). ``order`` may be shorter than
+    ``ends`` (a selection) and must hold valid record indices.
+    """
+    nbytes = memoryview(data).nbytes
+    offsets = offsets_of(ends, nbytes)
+    kind = pa.binary() if offsets.dtype == np.int32 else pa.large_binary()
+    array = pa.Array.from_buffers(kind, len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    out = pc.take(array, pa.array(order), memory_pool=POOL)
+    _, out_offsets, out_data = out.buffers()
+    new_offsets = np.frombuffer(out_offsets, dtype=offsets.dtype)
+    if out_data is None:  # only empty records taken
+        return memoryview(b""), new_offsets
+    return memoryview(out_data)[: int(new_offsets[-1])], new_offsets
