@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shuffle_big.core.fingerprint import Fingerprint
-from shuffle_big.core.records import Block, LongRecord
+from shuffle_big.core.records import Block, LongRecord, Records
 from shuffle_big.inputs.reader import RecordReader, read_header
 from shuffle_big.inputs.sources import is_compressed
 from shuffle_big.storage.frames import LongFrame, frame_buffers, read_frames, write_long
@@ -76,17 +76,24 @@ def test_a_header_only_file_without_its_newline():
 
 def test_frames_round_trip_with_a_long_record(tmp_path):
     path = tmp_path / "bucket"
-    keys = [np.array([5, 3], dtype=np.uint64), np.array([9], dtype=np.uint64)]
+    u32 = np.uint32
+    pieces = [
+        Records(b"a\nbb\n", np.array([5, 3], dtype=np.uint64), np.array([2, 3], dtype=u32)),
+        Records(b"ccc\n", np.array([9], dtype=np.uint64), np.array([4], dtype=u32)),
+    ]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    writev_all(fd, frame_buffers([b"a\nbb\n", b"ccc\n"], keys))
+    writev_all(fd, frame_buffers(pieces))
+    writev_all(fd, frame_buffers(pieces[1:]))  # one record: its length is the frame's
     length = write_long(fd, 7, [b"L" * 100, b"L" * 50 + b"\n"])
     os.close(fd)
     assert length == 151
     frames = list(read_frames([str(path)]))
-    assert frames[0][0] == b"a\nbb\nccc\n" and frames[0][1].tolist() == [5, 3, 9]
-    assert frames[1][0] == b"L" * 150 + b"\n" and frames[1][1].tolist() == [7]
+    assert frames[0].data == b"a\nbb\nccc\n" and frames[0].keys.tolist() == [5, 3, 9]
+    assert frames[0].lengths.tolist() == [2, 3, 4]
+    assert frames[1].data == b"ccc\n" and frames[1].lengths.tolist() == [4]
+    assert frames[2].data == b"L" * 150 + b"\n" and frames[2].keys.tolist() == [7] and frames[2].lengths.tolist() == [151]
     streamed = read_frames([str(path)], max_frame=100)
-    assert isinstance(next(streamed), tuple)
+    assert isinstance(next(streamed), Records) and isinstance(next(streamed), Records)
     long = next(streamed)
     assert isinstance(long, LongFrame) and long.key == 7 and long.length == 151
     assert b"".join(long.pieces) == b"L" * 150 + b"\n"  # read before the next frame: it streams

@@ -14,19 +14,19 @@ import numpy as np
 
 from .gather import gather
 from .partition import Partitioned
-from .records import Buffer, record_ends
+from .records import Buffer, Records, ends_of
 
 
-def order_piece(data, keys: np.ndarray, ends: np.ndarray | None = None) -> memoryview:
-    """The records of ``data`` (one per key, in the same order; ending at ``ends``) sorted by key."""
+def order_piece(data: Buffer, keys: np.ndarray, ends: np.ndarray) -> memoryview:
+    """The records of ``data`` (ending at ``ends``, keyed ``keys``) sorted by key."""
     if len(keys) <= 1:
         return memoryview(data)
     order = np.argsort(keys)  # keys are distinct: no tie rule, any sort will do
-    return gather(data, record_ends(data) if ends is None else ends, order)[0]
+    return gather(data, ends, order)[0]
 
 
 def order_frames(
-    frames: Iterable[tuple[bytes, np.ndarray]],
+    frames: Iterable[Records],
     consumed: int,
     bits: int,
     max_records: int,
@@ -39,23 +39,24 @@ def order_frames(
     partitioned at most ``max_records`` records at a time.
     """
     if bits == 0:
-        datas: list = []  # bytes, or memoryviews of a frame
-        keys = []
-        for data, k in frames:
-            datas.append(data)
-            keys.append(k)
-        if datas:
-            write(_order_slices(datas, keys))
+        pieces = list(frames)
+        if pieces:
+            write(order_records(pieces))
         return
     held = Partitioned(consumed, bits, max_records)
-    for data, k in frames:
-        held.add(data, record_ends(data), k)
-    for _, datas, keys in held.take():
-        write(_order_slices(datas, keys))
+    for frame in frames:
+        held.add(frame.data, ends_of(frame.lengths), frame.keys)
+    for _, pieces in held.take():
+        write(order_records(pieces))
 
 
-def _order_slices(datas: list, keys: list[np.ndarray]) -> memoryview:
-    """Order one piece given as slices of records and their keys."""
-    if len(datas) == 1:
-        return order_piece(datas[0], keys[0])
-    return order_piece(b"".join(datas), np.concatenate(keys))
+def order_records(pieces: list[Records]) -> memoryview:
+    """The records of ``pieces`` (slices of one key range) in key order, as one buffer."""
+    if len(pieces) == 1:
+        data, keys, lengths = pieces[0]
+        return order_piece(data, keys, ends_of(lengths))
+    return order_piece(
+        b"".join(p.data for p in pieces),
+        np.concatenate([p.keys for p in pieces]),
+        ends_of(np.concatenate([p.lengths for p in pieces])),
+    )

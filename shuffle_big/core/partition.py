@@ -18,6 +18,7 @@ import numpy as np
 
 from .gather import gather
 from .keys import buckets_of
+from .records import Buffer, Records
 
 PART_OVERHEAD = 400  # bytes of Python objects per held partition, besides its arrays
 
@@ -26,16 +27,17 @@ PART_OVERHEAD = 400  # bytes of Python objects per held partition, besides its a
 class Partition:
     blob: memoryview  # the block's records regrouped by bucket, bucket 0 first
     keys: np.ndarray  # their keys, in the same order
+    lengths: np.ndarray  # and lengths (uint32)
     byte_cum: np.ndarray  # bucket b is blob[byte_cum[b]:byte_cum[b+1]]
     rec_cum: np.ndarray  # and keys[rec_cum[b]:rec_cum[b+1]]
 
     @property
     def cost(self) -> int:
         # bound arrays count twice: ``Partitioned.take`` stacks copies of them
-        return len(self.blob) + self.keys.nbytes + 2 * (self.byte_cum.nbytes + self.rec_cum.nbytes) + PART_OVERHEAD
+        return len(self.blob) + self.keys.nbytes + self.lengths.nbytes + 2 * (self.byte_cum.nbytes + self.rec_cum.nbytes) + PART_OVERHEAD
 
 
-def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bits: int) -> Partition:
+def partition(data: Buffer, ends: np.ndarray, keys: np.ndarray, consumed: int, bits: int) -> Partition:
     """Regroup the records of ``data`` (ending at ``ends``, keyed ``keys``) by key bucket."""
     nb = 1 << bits
     ids = buckets_of(keys, consumed, bits)
@@ -45,7 +47,8 @@ def partition(data: bytes, ends: np.ndarray, keys: np.ndarray, consumed: int, bi
     # Bucket ids are small integers: the stable sort is a radix sort, ~10 ns/record.
     order = np.argsort(ids, kind="stable")
     blob, offsets = gather(data, ends, order)
-    return Partition(blob=blob, keys=keys[order], byte_cum=offsets[rec_cum].astype(bound), rec_cum=rec_cum)
+    lengths = np.diff(offsets).view(np.uint32) if offsets.dtype == np.int32 else np.diff(offsets).astype(np.uint32)
+    return Partition(blob, keys[order], lengths, byte_cum=offsets[rec_cum].astype(bound), rec_cum=rec_cum)
 
 
 class Partitioned:
@@ -65,7 +68,7 @@ class Partitioned:
         self.nrecords = np.zeros(self.count, dtype=np.int64)
         self._parts: list[Partition] = []
 
-    def add(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
+    def add(self, data: Buffer, ends: np.ndarray, keys: np.ndarray) -> None:
         n = len(ends)
         if n <= self.max_records:
             self._add(data, ends, keys)
@@ -77,7 +80,7 @@ class Partitioned:
             self._add(data[lo:hi], ends[i:j] - lo, keys[i:j])
             lo = hi
 
-    def _add(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
+    def _add(self, data: Buffer, ends: np.ndarray, keys: np.ndarray) -> None:
         part = partition(data, ends, keys, self.consumed, self.bits)
         self._parts.append(part)
         self.cost += part.cost
@@ -87,8 +90,8 @@ class Partitioned:
     def __bool__(self) -> bool:
         return bool(self._parts)
 
-    def take(self) -> Iterator[tuple[int, list[memoryview], list[np.ndarray]]]:
-        """(bucket, record slices, key slices) for each non-empty bucket, ascending.
+    def take(self) -> Iterator[tuple[int, list[Records]]]:
+        """(bucket, its records in a slice of each block that has some) for each non-empty bucket, ascending.
 
         The held blocks are released once the iteration ends.
         """
@@ -99,6 +102,7 @@ class Partitioned:
         rec_cum = np.stack([p.rec_cum for p in parts], axis=1)
         blobs = [memoryview(p.blob) for p in parts]
         keys = [p.keys for p in parts]
+        lengths = [p.lengths for p in parts]
         del parts
         for b in range(self.count):
             rlo, rhi = rec_cum[b], rec_cum[b + 1]
@@ -107,8 +111,7 @@ class Partitioned:
                 continue
             blo, bhi = byte_cum[b].tolist(), byte_cum[b + 1].tolist()
             rlo, rhi = rlo.tolist(), rhi.tolist()
-            yield (
-                b,
-                [blobs[i][blo[i] : bhi[i]] for i in present],
-                [keys[i][rlo[i] : rhi[i]] for i in present],
-            )
+            yield b, [
+                Records(blobs[i][blo[i] : bhi[i]], keys[i][rlo[i] : rhi[i]], lengths[i][rlo[i] : rhi[i]])
+                for i in present
+            ]

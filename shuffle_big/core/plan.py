@@ -23,6 +23,7 @@ MIN_MEMORY = 1 << 20
 HELD_LINE = 57  # bytes per record held as a Python bytes object in a list (-n, -r), beyond its data
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
 CODE_RESERVE = 3 << 20  # memory a run uses beyond an idle interpreter that is not data
+LONGEST_HELD = 1 << 30  # a longer record streams at any budget: held lengths are 32-bit
 MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall
 # Buckets per scatter. Buckets small enough to order whole make pass 2 faster
 # (on 4 GB of ~157-byte lines, -j 2 -m 256M: 1024 buckets per worker 7.6-8.6 s
@@ -137,7 +138,7 @@ def make_plan(budget: int, max_open_files: int = 1024) -> Plan:
         budget=budget,
         block_size=block,
         block_records=max(256, budget // (10 * WORK_PER_RECORD)),
-        long_threshold=max(block, budget // 16),
+        long_threshold=min(max(block, budget // 16), LONGEST_HELD),
         capacity=usable * 2 // 5,
         write_buffer=usable * 2 // 5,
         records_per_piece=clamp(budget // 2000, 256, 16384),

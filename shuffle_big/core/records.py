@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,6 +77,29 @@ def record_ends(data: Buffer) -> np.ndarray:
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     ends += 1
     return ends
+
+
+class Records(NamedTuple):
+    """Records held as one buffer: their bytes, with each one's key and length, in the same order.
+
+    What a bucket file's frames hold and what pass 2 orders. Lengths, not
+    ends, because a slice of them needs no shifting, and because the writer
+    knows them already, the reader never looks for a newline.
+    """
+
+    data: Buffer
+    keys: np.ndarray  # uint64
+    lengths: np.ndarray  # uint32 (a record held is shorter than 2 GB: Plan.long_threshold)
+
+
+def lengths_of(ends: np.ndarray) -> np.ndarray:
+    """Record lengths from record ends."""
+    return np.diff(ends, prepend=0).astype(np.uint32)
+
+
+def ends_of(lengths: np.ndarray) -> np.ndarray:
+    """Record ends (int64) from record lengths."""
+    return np.cumsum(lengths, dtype=np.int64)
 
 
 def record_starts(start: int, ends: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..core.keys import key_of
 from ..core.order import order_frames
 from ..core.plan import Plan
-from ..core.records import Block, Buffer, LongRecord, keyed, record_ends
+from ..core.records import Block, Buffer, LongRecord, ends_of, keyed
 from ..storage.buckets import FileBuckets
 from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts
 
@@ -71,8 +71,7 @@ def order_bucket(
                 if isinstance(frame, LongFrame):
                     sub.add_long(frame.key, frame.pieces)
                 else:
-                    data, keys = frame
-                    sub.add_block(data, record_ends(data), keys)
+                    sub.add_block(frame.data, ends_of(frame.lengths), frame.keys)
         if not keep:
             remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
         depth = 0

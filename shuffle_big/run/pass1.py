@@ -12,10 +12,8 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..core.plan import make_plan
-from ..core.records import Block, keyed, record_ends
+from ..core.records import Block, Records, ends_of, keyed, lengths_of
 from ..inputs.ranges import split_ranges
 from ..inputs.reader import RecordReader, read_header
 from ..inputs.sources import InputInfo, Source
@@ -34,13 +32,13 @@ REMOTE_TASK_BYTES = 4 << 30  # input per scatter task when temp space is on an o
 
 @dataclass
 class Held:
-    """All the input's records, held: blocks of (data, keys) in input order."""
+    """All the input's records, held: a ``Records`` per block, in input order."""
 
-    blocks: list[tuple[bytes, np.ndarray]]
+    blocks: list[Records]
     nbytes: int
     nrecords: int
 
-    def drain(self) -> Iterator[tuple[bytes, np.ndarray]]:
+    def drain(self) -> Iterator[Records]:
         """The blocks front to back, each forgotten as it goes, so memory is released as they are used."""
         self.blocks.reverse()
         while self.blocks:
@@ -71,7 +69,7 @@ def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
         for item in items:
             if isinstance(item, Block):
                 ends, keys = keyed(item, job.mix)
-                held.blocks.append((item.data, keys))
+                held.blocks.append(Records(item.data, keys, lengths_of(ends)))
                 held.nbytes += len(item.data)
                 held.nrecords += len(ends)
                 tick()
@@ -105,8 +103,8 @@ def _spill(job: Job, held: Held, size: int | None, rest: Iterator, tick: Callabl
     per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
     bits = job.plan.bucket_bits(*_estimate(job, size, per_record), 0)
     with FileBuckets(job.temp.local_dir(), job.temp.new_name(), 0, bits, job.plan) as sink:
-        for data, keys in held.drain():
-            sink.add_block(data, record_ends(data), keys)
+        for block in held.drain():
+            sink.add_block(block.data, ends_of(block.lengths), block.keys)
         feed(rest, sink, job.mix, tick)
     parts: list[PartRef] = list(sink.paths)
     if job.temp.is_remote:  # workers elsewhere order the buckets

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.keys import bucket_of
 from ..core.partition import Partitioned
 from ..core.plan import Plan
+from ..core.records import Buffer
 from ..errors import describe_os_error
 from .frames import frame_buffers, write_long
 from .rawio import writev_all
@@ -40,7 +41,7 @@ class FileBuckets:
             self.close(flush=False)
             raise describe_os_error(f"cannot create bucket file in '{directory}'", err) from None
 
-    def add_block(self, data: bytes, ends: np.ndarray, keys: np.ndarray) -> None:
+    def add_block(self, data: Buffer, ends: np.ndarray, keys: np.ndarray) -> None:
         self._held.add(data, ends, keys)
         if self._held.cost >= self.plan.write_buffer:
             self.flush()
@@ -54,15 +55,15 @@ class FileBuckets:
     def flush(self) -> None:
         """Write what is held, one ``writev`` per bucket, in frames of at most a block."""
         limit = self.plan.block_size
-        for b, datas, keys in self._held.take():
+        for b, pieces in self._held.take():
             bufs: list = []
             start = size = 0
-            for i, data in enumerate(datas):
-                if i > start and size + len(data) > limit:
-                    bufs += frame_buffers(datas[start:i], keys[start:i])
+            for i, piece in enumerate(pieces):
+                if i > start and size + len(piece.data) > limit:
+                    bufs += frame_buffers(pieces[start:i])
                     start, size = i, 0
-                size += len(data)
-            bufs += frame_buffers(datas[start:], keys[start:])
+                size += len(piece.data)
+            bufs += frame_buffers(pieces[start:])
             self._write(writev_all, self._fds[b], bufs)
 
     def _write(self, fn, *args):
