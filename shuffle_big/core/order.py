@@ -51,12 +51,18 @@ def order_frames(
 
 
 def order_records(pieces: list[Records]) -> memoryview:
-    """The records of ``pieces`` (slices of one key range) in key order, as one buffer."""
+    """The records of ``pieces`` (slices of one key range) in key order, as one buffer.
+
+    ``pieces`` is emptied once joined. Their memory stays with the C heap for
+    the next bucket's frames (handing it back with ``malloc_trim`` for each
+    bucket measured 10-20% slower pass 2 on 20-byte lines), so the plan must
+    count three copies at the peak.
+    """
     if len(pieces) == 1:
-        data, keys, lengths = pieces[0]
+        data, keys, lengths = pieces.pop()
         return order_piece(data, keys, ends_of(lengths))
-    return order_piece(
-        b"".join(p.data for p in pieces),
-        np.concatenate([p.keys for p in pieces]),
-        ends_of(np.concatenate([p.lengths for p in pieces])),
-    )
+    data = b"".join(p.data for p in pieces)
+    keys = np.concatenate([p.keys for p in pieces])
+    ends = ends_of(np.concatenate([p.lengths for p in pieces]))
+    pieces.clear()
+    return order_piece(data, keys, ends)
