@@ -3,7 +3,7 @@
 A piece of records is ordered with one argsort and one gather. A
 bucket is one piece when that fits its memory (``Plan.piece_bits``); a bigger
 one is first cut by further key bits into cache-sized pieces (a sort and a
-gather of a few hundred thousand records stay in cache: see ``Plan.bucket_bits``).
+gather of a piece that size stay in cache: see ``Plan.piece_bits``).
 """
 
 from __future__ import annotations
