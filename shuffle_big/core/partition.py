@@ -18,7 +18,7 @@ import numpy as np
 
 from .gather import gather
 from .keys import buckets_of
-from .records import Buffer, Records
+from .records import Buffer, Records, lengths_of
 
 PART_OVERHEAD = 400  # bytes of Python objects per held partition, besides its arrays
 
@@ -47,8 +47,7 @@ def partition(data: Buffer, ends: np.ndarray, keys: np.ndarray, consumed: int, b
     # Bucket ids are small integers: the stable sort is a radix sort, ~10 ns/record.
     order = np.argsort(ids, kind="stable")
     blob, offsets = gather(data, ends, order)
-    lengths = np.diff(offsets).view(np.uint32) if offsets.dtype == np.int32 else np.diff(offsets).astype(np.uint32)
-    return Partition(blob, keys[order], lengths, byte_cum=offsets[rec_cum].astype(bound), rec_cum=rec_cum)
+    return Partition(blob, keys[order], lengths_of(offsets[1:]), byte_cum=offsets[rec_cum].astype(bound), rec_cum=rec_cum)
 
 
 class Partitioned:

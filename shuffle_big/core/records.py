@@ -89,7 +89,7 @@ class Records(NamedTuple):
 
     data: Buffer
     keys: np.ndarray  # uint64
-    lengths: np.ndarray  # uint32 (a record held is shorter than 2 GB: Plan.long_threshold)
+    lengths: np.ndarray  # uint32 (a longer record than plan.LONGEST_HELD streams instead of being held)
 
 
 def lengths_of(ends: np.ndarray) -> np.ndarray:
