@@ -9,13 +9,14 @@ the result is byte-identical to the full shuffle's first N lines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from operator import itemgetter
 
 import numpy as np
 
+from ..core.gather import gather
 from ..core.keys import derive_keys, key_of, keys_of
-from ..core.plan import HELD_LINE, Plan
-from ..core.records import Block, LongRecord, keyed, write_lines
+from ..core.order import order_records
+from ..core.plan import HELD_PER_RECORD, Plan
+from ..core.records import Block, LongRecord, Records, ends_of, keyed, lengths_of, write_lines
 from ..errors import ShuffleError
 from ..inputs.reader import RecordReader
 from ..inputs.sources import InputInfo, NumberRange, check_unchanged, input_size, only_numbers, snapshot
@@ -25,59 +26,73 @@ from ..sizes import format_size
 
 def head_of_permutation(
     items: Iterable[Block | LongRecord], mix: tuple[int, int], n: int, plan: Plan,
-) -> tuple[list[bytes], int, int]:
-    """The ``n`` records with the smallest keys, in key order (without newlines); and records, bytes read."""
-    keys = np.empty(0, dtype=np.uint64)
-    lines: list[bytes] = []
-    held_bytes = 0
-    limit = np.uint64(np.iinfo(np.uint64).max)  # accept keys below this
+) -> tuple[memoryview, int, int]:
+    """The ``n`` records with the smallest keys, in key order, as one buffer; and records, bytes read.
+
+    Candidates are held as ``Records`` chunks (a block's buffer, or what a
+    gather kept of it), never as a Python object per record.
+    """
+    held: list[Records] = []
+    held_bytes = held_records = 0
+    limit = np.uint64(np.iinfo(np.uint64).max)  # accept keys below this (once n are held)
     seen = nbytes = 0
     for item in items:
         if isinstance(item, Block):
-            ends, block_keys = keyed(item, mix)
+            ends, keys = keyed(item, mix)
             seen += len(ends)
             nbytes += len(item.data)
             if n == 0:
                 continue
-            picked = np.flatnonzero(block_keys < limit) if len(keys) >= n else np.arange(len(ends))
-            if not len(picked):
-                continue
-            got = itemgetter(*picked.tolist())(item.data.split(b"\n"))
-            got = [got] if len(picked) == 1 else list(got)
-            lines += got
-            held_bytes += sum(map(len, got))
-            keys = np.concatenate([keys, block_keys[picked]])
+            chunk = Records(item.data, keys, lengths_of(ends))
+            if held_records >= n:
+                chunk = _select(chunk, keys < limit)
         else:
             seen += 1
             key = np.uint64(key_of(item.start, mix))
             data = b"".join(item.pieces)
             nbytes += len(data)
-            if n == 0 or (len(keys) >= n and key >= limit):
+            if n == 0 or (held_records >= n and key >= limit):
                 continue
-            lines.append(data[:-1])
-            held_bytes += len(data)
-            keys = np.concatenate([keys, np.array([key], dtype=np.uint64)])
-        if len(keys) >= 2 * n:
-            keys, lines, held_bytes, limit = _prune(keys, lines, n)
-        if held_bytes + len(lines) * (HELD_LINE + 8) > plan.capacity:
-            # up to 2n lines are held between prunes
-            need = 2 * n * (held_bytes / len(lines) + HELD_LINE + 8) * plan.budget / plan.capacity
+            chunk = Records(data, np.array([key], dtype=np.uint64), np.array([len(data)], dtype=np.uint32))
+        if not len(chunk.keys):
+            continue
+        held.append(chunk)
+        held_bytes += len(chunk.data)
+        held_records += len(chunk.keys)
+        if held_records >= 2 * n:
+            held, limit = _prune(held, n)
+            held_bytes, held_records = len(held[0].data), len(held[0].keys)
+        if plan.cost(held_bytes, held_records) > plan.capacity:
+            # up to 2n records are held between prunes
+            need = 2 * n * (held_bytes / held_records + HELD_PER_RECORD) * plan.budget / plan.capacity
             raise ShuffleError(
                 f"-n {n}: the {n} lines do not fit in --memory {format_size(plan.budget)} "
                 f"(about {format_size(need)} needed)"
             )
-    if len(keys) > n:
-        keys, lines, held_bytes, limit = _prune(keys, lines, n)
-    order = np.argsort(keys).tolist()
-    return [lines[i] for i in order], seen, nbytes
+    if held_records > n:
+        held, _ = _prune(held, n)
+    return (order_records(held) if held else memoryview(b"")), seen, nbytes
 
 
-def _prune(keys: np.ndarray, lines: list[bytes], n: int):
-    """Keep the ``n`` smallest keys (they are distinct) and their lines."""
+def _select(chunk: Records, keep: np.ndarray) -> Records:
+    """The records of ``chunk`` where ``keep`` (a mask) is true, in the same order."""
+    picked = np.flatnonzero(keep)
+    if len(picked) == len(chunk.keys):
+        return chunk
+    data, offsets = gather(chunk.data, ends_of(chunk.lengths), picked)
+    return Records(data, chunk.keys[picked], lengths_of(offsets[1:]))
+
+
+def _prune(held: list[Records], n: int) -> tuple[list[Records], np.uint64]:
+    """Keep the ``n`` smallest keys (they are distinct) and their records, as one chunk; and the n-th key."""
+    keys = np.concatenate([c.keys for c in held])
     kth = np.partition(keys, n - 1)[n - 1]
-    keep = np.flatnonzero(keys <= kth)
-    kept = [lines[i] for i in keep.tolist()]
-    return keys[keep], kept, sum(map(len, kept)), kth
+    kept = [_select(c, c.keys <= kth) for c in held]
+    joined = Records(
+        b"".join(c.data for c in kept), np.concatenate([c.keys for c in kept]),
+        np.concatenate([c.lengths for c in kept]),
+    )
+    return [joined], kth
 
 
 def write_head(
@@ -101,11 +116,11 @@ def write_head(
                 yield item
                 meter.to(reader.bytes_read)
 
-        lines, records, nbytes = head_of_permutation(ticking(), derive_keys(seed), n, plan)
+        first, records, nbytes = head_of_permutation(ticking(), derive_keys(seed), n, plan)
     check_unchanged(snap)
     out.write_header(reader.header)
-    out.expect(len(lines))
-    write_lines(lines, out.write)
+    out.expect(min(n, records))
+    out.write(first)
     return records, nbytes
 
 
