@@ -7,6 +7,7 @@ import random
 import pytest
 from helpers import cli, numbered_lines, parse, reference_order
 
+from shuffle_big.core import fingerprint
 from shuffle_big.core.fingerprint import Fingerprint, Verifier
 from shuffle_big.core.plan import make_plan
 from shuffle_big.core.records import NEWLINE
@@ -19,14 +20,24 @@ from shuffle_big.run.pool_local import local_executor
 from shuffle_big.storage.tempspace import TempSpace
 
 
-def fingerprint_of(*chunks: bytes) -> tuple[int, int]:
+@pytest.fixture(params=["polars", "xxh64"])
+def hasher(request, monkeypatch):
+    """Each fingerprint test runs with both hashers: polars' vectorised one and the xxh64 fallback."""
+    if request.param == "xxh64":
+        monkeypatch.setattr(fingerprint, "_pl", None)  # as if polars were not installed
+    elif fingerprint._polars() is None:
+        pytest.skip("polars is not installed")
+    return request.param
+
+
+def fingerprint_of(*chunks: bytes) -> tuple[int, int, str]:
     fp = Fingerprint()
     for chunk in chunks:
         fp.update(chunk)
     return fp.value
 
 
-def test_fingerprint_ignores_order_and_where_the_stream_is_cut():
+def test_fingerprint_ignores_order_and_where_the_stream_is_cut(hasher):
     recs = [b"%d %s\n" % (i, b"x" * (i * 7 % 300)) for i in range(2000)] + [b"\n", b"\n"]
     data = b"".join(recs)
     rng = random.Random(1)
@@ -44,12 +55,12 @@ def test_fingerprint_ignores_order_and_where_the_stream_is_cut():
     lambda d: d[: d.rindex(b"\n", 0, len(d) - 1) + 1],  # a lost record
     lambda d: d.replace(b"\n", b"\n\n", 1),  # an invented empty record
 ])
-def test_fingerprint_notices_a_changed_multiset(change):
+def test_fingerprint_notices_a_changed_multiset(change, hasher):
     data = numbered_lines(1000)
     assert fingerprint_of(change(data)) != fingerprint_of(data)
 
 
-def test_fingerprint_refuses_an_incomplete_record():
+def test_fingerprint_refuses_an_incomplete_record(hasher):
     fp = Fingerprint()
     fp.update(b"a\nb")
     with pytest.raises(ValueError):
@@ -79,8 +90,8 @@ class LosingOutput(Output):
 
     lost = False
 
-    def write(self, data: bytes | memoryview) -> None:
-        data = bytes(data)  # the ordering hands over a buffer
+    def write(self, data: bytes | memoryview, ends=None) -> None:
+        data = bytes(data)  # the ordering hands over a buffer (and its ends, no longer true once cut)
         if not self.lost and data.count(b"\n") > 1:
             data = data[: data.rindex(b"\n", 0, len(data) - 1) + 1]
             self.lost = True
@@ -106,3 +117,9 @@ def test_verify_catches_a_lost_record_and_writes_nothing(tmp_path, budget):
 def test_verify_with_head_is_a_usage_error():
     proc = parse("--verify", "-n", 1, input=b"a\n")
     assert proc.returncode == 2 and b"cannot be combined with -n" in proc.stderr
+
+
+def test_values_of_different_hashers_are_never_added():
+    fp = Fingerprint()
+    with pytest.raises(ShuffleError, match="a worker hashed records with xxh64-0, this process with"):
+        fp.merge((1, 1, "xxh64-0"))

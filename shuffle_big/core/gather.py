@@ -52,6 +52,13 @@ def release_free_memory() -> None:
     _trim(0)
 
 
+def arrow_binary(data, ends: np.ndarray) -> pa.Array:
+    """The records of ``data`` (ending at ``ends``) as an Arrow binary array over the same memory."""
+    offsets = offsets_of(ends, memoryview(data).nbytes)
+    kind = pa.binary() if offsets.dtype == np.int32 else pa.large_binary()
+    return pa.Array.from_buffers(kind, len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
 def gather(data, ends: np.ndarray, order: np.ndarray) -> tuple[memoryview, np.ndarray]:
     """The records of ``data`` (a buffer; records end at ``ends``) in the order ``order``.
 
@@ -59,13 +66,11 @@ def gather(data, ends: np.ndarray, order: np.ndarray) -> tuple[memoryview, np.nd
     then each record's end; int32 or int64). ``order`` may be shorter than
     ``ends`` (a selection) and must hold valid record indices.
     """
-    nbytes = memoryview(data).nbytes
-    offsets = offsets_of(ends, nbytes)
-    kind = pa.binary() if offsets.dtype == np.int32 else pa.large_binary()
-    array = pa.Array.from_buffers(kind, len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    array = arrow_binary(data, ends)
+    offsets_type = np.int32 if array.type == pa.binary() else np.int64
     out = pc.take(array, pa.array(order), memory_pool=POOL)
     _, out_offsets, out_data = out.buffers()
-    new_offsets = np.frombuffer(out_offsets, dtype=offsets.dtype)
+    new_offsets = np.frombuffer(out_offsets, dtype=offsets_type)
     if out_data is None:  # only empty records taken
         return memoryview(b""), new_offsets
     return memoryview(out_data)[: int(new_offsets[-1])], new_offsets

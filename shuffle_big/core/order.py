@@ -17,12 +17,13 @@ from .partition import Partitioned
 from .records import Buffer, Records, ends_of
 
 
-def order_piece(data: Buffer, keys: np.ndarray, ends: np.ndarray) -> memoryview:
-    """The records of ``data`` (ending at ``ends``, keyed ``keys``) sorted by key."""
+def order_piece(data: Buffer, keys: np.ndarray, ends: np.ndarray) -> tuple[memoryview, np.ndarray]:
+    """The records of ``data`` (ending at ``ends``, keyed ``keys``) sorted by key, and their new ends."""
     if len(keys) <= 1:
-        return memoryview(data)
+        return memoryview(data), ends
     order = np.argsort(keys)  # keys are distinct: no tie rule, any sort will do
-    return gather(data, ends, order)[0]
+    ordered, offsets = gather(data, ends, order)
+    return ordered, offsets[1:]
 
 
 def order_frames(
@@ -30,9 +31,9 @@ def order_frames(
     consumed: int,
     bits: int,
     max_records: int,
-    write: Callable[[Buffer], None],
+    write: Callable[[Buffer, np.ndarray], None],
 ) -> None:
-    """Write the records of ``frames`` (a key-range bucket) in key order.
+    """Write the records of ``frames`` (a key-range bucket) in key order: ``write(data, ends)``.
 
     ``bits`` key bits after ``consumed`` cut the bucket into pieces ordered one
     at a time; the caller picks ``bits`` so a piece is cache-sized. Frames are
@@ -41,17 +42,17 @@ def order_frames(
     if bits == 0:
         pieces = list(frames)
         if pieces:
-            write(order_records(pieces))
+            write(*order_records(pieces))
         return
     held = Partitioned(consumed, bits, max_records)
     for frame in frames:
         held.add(frame.data, ends_of(frame.lengths), frame.keys)
     for _, pieces in held.take():
-        write(order_records(pieces))
+        write(*order_records(pieces))
 
 
-def order_records(pieces: list[Records]) -> memoryview:
-    """The records of ``pieces`` (slices of one key range) in key order, as one buffer.
+def order_records(pieces: list[Records]) -> tuple[memoryview, np.ndarray]:
+    """The records of ``pieces`` (slices of one key range) in key order, as one buffer, and their ends.
 
     ``pieces`` is emptied once joined. Their memory stays with the C heap for
     the next bucket's frames (handing it back with ``malloc_trim`` for each

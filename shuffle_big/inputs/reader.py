@@ -207,7 +207,7 @@ def fingerprinted(items: Iterator[Block | LongRecord], fp: Fingerprint) -> Itera
     """``items``, each record shown to ``fp`` on the way (--verify's read side)."""
     for item in items:
         if isinstance(item, Block):
-            fp.update(item.data)
+            fp.update(item.data, item.ends)
         else:
             item.pieces = tapped(item.pieces, fp.update)
         yield item

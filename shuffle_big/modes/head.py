@@ -71,7 +71,7 @@ def head_of_permutation(
             )
     if held_records > n:
         held, _ = _prune(held, n)
-    return (order_records(held) if held else memoryview(b"")), seen, nbytes
+    return (order_records(held)[0] if held else memoryview(b"")), seen, nbytes
 
 
 def _select(chunk: Records, keep: np.ndarray) -> Records:

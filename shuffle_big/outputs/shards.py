@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from ..errors import ShuffleError
@@ -66,9 +68,9 @@ class ShardedOutput(CommitOnSuccess):
     def expect(self, records: int) -> None:
         self._sizes = shard_sizes(records, len(self.paths))
 
-    def write(self, data: Buffer) -> None:
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
         if self.fingerprint is not None:
-            self.fingerprint.update(data)
+            self.fingerprint.update(data, ends)
         self.bytes_written += len(data)
         while data:
             shard = self._current

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from typing import Protocol
 
+import numpy as np
+
 from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec
 from ..errors import describe_os_error
@@ -32,8 +34,8 @@ class Sink(Protocol):
     def expect(self, records: int) -> None:
         """Told how many records will follow (a sharded output needs to know)."""
 
-    def write(self, data: Buffer) -> None:
-        """Internal-form records, whole, in output order."""
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
+        """Internal-form records, whole, in output order (ending at ``ends``, if the caller knows)."""
 
     def copy_from(self, path: str) -> None:
         """Append the internal-form records of a file or object (a run a worker ordered)."""
@@ -84,8 +86,8 @@ class Output(CommitOnSuccess):
     def expect(self, records: int) -> None:
         pass
 
-    def write(self, data: Buffer) -> None:
-        data = outgoing(data, self.fingerprint, self.codec)
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
+        data = outgoing(data, self.fingerprint, self.codec, ends)
         self.bytes_written += len(data)
         self.target.write(data)
 
@@ -128,14 +130,11 @@ class Output(CommitOnSuccess):
         self.target.discard()
 
 
-def outgoing(data: Buffer, fingerprint: Fingerprint | None, codec: Codec) -> Buffer:
+def outgoing(data: Buffer, fingerprint: Fingerprint | None, codec: Codec, ends: np.ndarray | None = None) -> Buffer:
     """Internal-form records as the output holds them, seen by --verify on the way (whoever writes them)."""
-    if fingerprint is None and codec.identity:
-        return data  # a buffer the ordering filled: no copy
-    data = bytes(data)
     if fingerprint is not None:
-        fingerprint.update(data)
-    return codec.encode(data)
+        fingerprint.update(data, ends)
+    return data if codec.identity else codec.encode(bytes(data))  # no copy of a buffer the ordering filled
 
 
 def copy_through(path: str, write) -> None:

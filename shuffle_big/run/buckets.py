@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..core.keys import key_of
 from ..core.order import order_frames
 from ..core.plan import Plan
@@ -42,7 +44,7 @@ def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int,
 
 def order_bucket(
     parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
-    directory: str, name: str, write: Callable[[Buffer], None], keep: bool = False,
+    directory: str, name: str, write: Callable[[Buffer, np.ndarray | None], None], keep: bool = False,
 ) -> int:
     """Write one bucket's records in key order; return the passes it took (1 if it fit).
 
@@ -63,7 +65,7 @@ def order_bucket(
             for frame in read_frames(parts, max_frame=0):
                 assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
                 for piece in frame.pieces:
-                    write(piece)
+                    write(piece, None)
             return 1
         bits = plan.bucket_bits(nbytes, nrecords, consumed)
         with FileBuckets(directory, name, consumed, bits, plan) as sub:

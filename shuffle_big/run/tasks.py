@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple, cast
 
+import numpy as np
+
 from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
@@ -108,7 +110,7 @@ class ScatterResult(NamedTuple):
     parts: list[PartRef]  # one per bucket
     nbytes: list[int]
     nrecords: list[int]
-    fingerprint: tuple[int, int] | None  # of the records read, with --verify
+    fingerprint: tuple[int, int, str] | None  # of the records read, with --verify (Fingerprint.value)
 
 
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
@@ -205,7 +207,7 @@ class OrderTask:
 
 class OrderResult(NamedTuple):
     passes: int  # the most passes a bucket took
-    fingerprint: tuple[int, int] | None  # of what was written, with --verify
+    fingerprint: tuple[int, int, str] | None  # of what was written, with --verify
     out_path: str  # where it was written (a URL if uploaded)
 
 
@@ -234,9 +236,9 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
     codec = dest.codec if isinstance(dest, AtOffset) else NEWLINE
     fingerprint = Fingerprint() if isinstance(dest, AtOffset) and dest.verify else None
 
-    def write(data: Buffer) -> None:
+    def write(data: Buffer, ends: np.ndarray | None = None) -> None:
         nonlocal at
-        data = outgoing(data, fingerprint, codec)
+        data = outgoing(data, fingerprint, codec, ends)
         try:
             at = pwrite_all(fd, data, at)
         except OSError as err:
