@@ -17,6 +17,7 @@ never added up (a cluster whose workers differ fails loudly, not wrongly).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ _pl: Any = False  # polars, None without it; imported on first use: only --verif
 def _polars() -> Any:
     global _pl
     if _pl is False:
+        # One thread: a process hashes what it reads or writes, and -j N processes already use the cores.
+        os.environ.setdefault("POLARS_MAX_THREADS", "1")
         try:
             import polars
 
