@@ -80,7 +80,7 @@ def test_a_pass_that_finds_fewer_records_fails_cleanly():
     repeater = Repeater(lambda: iter(()), mix, capacity=1 << 20, budget=1 << 20)
     repeater.records = 10
     with pytest.raises(ShuffleError, match=r"the input changed between passes \(10 lines, then 4\)"):
-        repeater._pick(iter([Block(0, b"a\nb\nc\nd\n")]), np.array([1, 9]))
+        repeater._write_picked(lambda: iter([Block(0, b"a\nb\nc\nd\n")]), np.array([1, 9]), lambda data: None)
 
 
 def test_lines_longer_than_memory_are_drawn_too(tmp_path):

@@ -66,7 +66,11 @@ def gather(data, ends: np.ndarray, order: np.ndarray) -> tuple[memoryview, np.nd
     then each record's end; int32 or int64). ``order`` may be shorter than
     ``ends`` (a selection) and must hold valid record indices.
     """
-    array = arrow_binary(data, ends)
+    return take(arrow_binary(data, ends), order)
+
+
+def take(array: pa.Array, order: np.ndarray) -> tuple[memoryview, np.ndarray]:
+    """``gather`` from records already laid out as an Arrow array (``arrow_binary``), to draw from them often."""
     offsets_type = np.int32 if array.type == pa.binary() else np.int64
     out = pc.take(array, pa.array(order), memory_pool=POOL)
     _, out_offsets, out_data = out.buffers()

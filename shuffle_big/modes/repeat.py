@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from operator import itemgetter
 
 import numpy as np
 
+from ..core.gather import arrow_binary, gather, take
 from ..core.keys import derive_keys, keys_of
-from ..core.plan import HELD_LINE, Plan
-from ..core.records import Block, LongRecord, tapped, write_lines
+from ..core.plan import HELD_PER_RECORD, Plan
+from ..core.records import Block, Buffer, LongRecord, Records, ends_of, lengths_of, record_ends, tapped
 from ..errors import ShuffleError, describe_os_error
 from ..inputs.reader import RecordReader
 from ..inputs.sources import InputInfo, check_unchanged, only_numbers, snapshot
 from ..sizes import format_size
 from ..storage.rawio import writev_all
 
-DRAW_STATE = 3 * 8  # per draw in a batch: its record number, its place in sorted order, a list slot
+# Per draw in a batch, beyond its record's bytes held twice (picked, then joined): its
+# record number, sorted order, rank and place (4 x 8), length and end (12), Arrow offset
+# (4), and slack for the batch written out (~1 MB at a time).
+DRAW_STATE = 56
 MEMORY_BATCH = 1 << 16  # draws made at once when the records are in memory
 
 Items = Iterable[Block | LongRecord]
@@ -83,28 +85,34 @@ class Repeater:
         self.records = 0
         self.passes = 0  # over the input (or its copy)
 
-    def run(self, count: int | None, write: Callable[[bytes], None]) -> None:
+    def run(self, count: int | None, write: Callable[[Buffer], None]) -> None:
         self.passes = 1
         items = iter(self.read())
-        lines, nbytes, rest = self._hold(items)
+        held, nbytes, nrecords, rest = self._hold(items)
         if rest is None:
-            self._count(len(lines), count)
-            for first, n in batches(count, MEMORY_BATCH):
-                picked = itemgetter(*draw_indices(first, n, len(lines), self.mix).tolist())(lines)
-                write_lines([picked] if n == 1 else list(picked), write)
+            self._count(nrecords, count)
+            data, ends = _joined(held)
+            held.clear()  # joined: the blocks go
+            records = arrow_binary(data, ends)
+            # Batches of ~1 MB of output: larger ones, freed in turn, fragment the C heap
+            # (10 M draws of ~157-byte lines at -m 256M: 256 MB peak in batches of 10 MB);
+            # and a batch's bytes stay addressable by 32-bit offsets, however long its lines.
+            longest = int(np.diff(ends, prepend=0).max()) if len(ends) else 1
+            per_batch = min(MEMORY_BATCH, max(1, (1 << 20) * len(ends) // max(1, len(data))), (1 << 30) // max(1, longest))
+            for first, n in batches(count, max(1, per_batch)):
+                write(take(records, draw_indices(first, n, nrecords, self.mix))[0])
             return
         # Too big to hold: count the records (keeping a copy if the input cannot be
         # read again), then one pass per batch of draws.
-        mean = nbytes / max(1, len(lines))
+        mean = nbytes / max(1, nrecords)
         copy = self.copy() if self.copy is not None else None
-        held = len(lines)
         if copy is not None:
-            rest = tee_to_file(rest, copy, lines)
+            rest = tee_to_file(rest, copy, held)
         else:
-            del lines
-        self._count(held + sum(_record_count(item) for item in rest), count)
+            del held
+        self._count(nrecords + sum(_record_count(item) for item in rest), count)
         # a quarter spare: the lines drawn may be longer than the ones seen so far
-        per_batch = max(1, int(self.capacity * 3 // 4 // (mean + HELD_LINE + DRAW_STATE)))
+        per_batch = max(1, int(self.capacity * 3 // 4 // (2 * mean + DRAW_STATE)))
         read_copy = self.read_copy
 
         def reread() -> Iterator:
@@ -112,80 +120,76 @@ class Repeater:
             return iter(self.read() if copy is None or read_copy is None else read_copy(copy))
 
         for first, n in batches(count, per_batch):
-            chosen = self._pick(reread(), draw_indices(first, n, self.records, self.mix))
-            for run in _runs(chosen):
-                if isinstance(run, _Long):
-                    _stream_record(reread(), run.number, write)
-                else:
-                    write_lines(run, write)
+            self._write_picked(reread, draw_indices(first, n, self.records, self.mix), write)
 
-    def _hold(self, items: Iterator) -> tuple[list[bytes], int, Iterator | None]:
-        """Read records while they fit; return them, their bytes, and the rest of the items (None: all read)."""
-        lines: list[bytes] = []
-        nbytes = 0
+    def _hold(self, items: Iterator) -> tuple[list[Records], int, int, Iterator | None]:
+        """Read records while they fit; return them, their bytes and count, and the rest (None: all read)."""
+        held: list[Records] = []
+        nbytes = nrecords = 0
         for item in items:
             if isinstance(item, LongRecord):
-                return lines, nbytes, _prepend(item, items)
-            lines += item.data.split(b"\n")[:-1]
+                return held, nbytes, nrecords, _prepend(item, items)
+            ends = record_ends(item.data) if item.ends is None else item.ends
+            held.append(Records(item.data, np.empty(0, dtype=np.uint64), lengths_of(ends)))
             nbytes += len(item.data)
-            if nbytes + len(lines) * HELD_LINE > self.capacity:
-                return lines, nbytes, items
-        return lines, nbytes, None
+            nrecords += len(ends)
+            if nbytes + nrecords * HELD_PER_RECORD > self.capacity:
+                return held, nbytes, nrecords, items
+        return held, nbytes, nrecords, None
 
     def _count(self, records: int, count: int | None) -> None:
         self.records = records
         if records == 0 and count != 0:
             raise ShuffleError("no lines to repeat")
 
-    def _pick(self, items: Iterator, wanted: np.ndarray) -> list[bytes | _Long]:
-        """The records numbered ``wanted``, in that order, picked in one pass over ``items``."""
+    def _write_picked(self, reread: Callable[[], Iterator], wanted: np.ndarray, write: Callable[[Buffer], None]) -> None:
+        """Write the records numbered ``wanted``, in that order, picked in one pass; long ones stream again."""
         order = np.argsort(wanted, kind="stable")
         ranked = wanted[order]
-        chosen: list[bytes | _Long | None] = [None] * len(wanted)
+        picked: list[Records] = []  # in ranked order; a long record is an empty placeholder
+        longs = np.zeros(len(wanted), dtype=bool)  # in ranked order
         held = 0
         seen = 0
-        for item in items:
+        for item in reread():
             n = _record_count(item) if isinstance(item, Block) else 1
             lo, hi = np.searchsorted(ranked, [seen, seen + n])
             if hi > lo and isinstance(item, LongRecord):
-                for place in order[lo:hi].tolist():
-                    chosen[place] = _Long(seen)  # streamed again when written
+                longs[lo:hi] = True
+                picked.append(Records(b"", np.empty(0, dtype=np.uint64), np.zeros(hi - lo, dtype=np.uint32)))
             elif hi > lo:
-                lines = item.data.split(b"\n")
-                for place, number in zip(order[lo:hi].tolist(), ranked[lo:hi].tolist()):
-                    chosen[place] = lines[number - seen]
-                    held += len(lines[number - seen])
-                if held + len(chosen) * (HELD_LINE + DRAW_STATE) > self.capacity:
+                ends = record_ends(item.data) if item.ends is None else item.ends
+                got, offsets = gather(item.data, ends, ranked[lo:hi] - seen)
+                picked.append(Records(got, np.empty(0, dtype=np.uint64), lengths_of(offsets[1:])))
+                held += len(got)
+                if 2 * held + len(wanted) * DRAW_STATE > self.capacity:
                     raise ShuffleError(
-                        f"-r: the {len(chosen)} lines drawn at a time do not fit in --memory "
+                        f"-r: the {len(wanted)} lines drawn at a time do not fit in --memory "
                         f"{format_size(self.budget)} (the lines drawn are longer than most): use a larger --memory"
                     )
             seen += n
         if seen != self.records:  # records numbered past the end would be left unpicked
             raise ShuffleError(f"the input changed between passes ({self.records} lines, then {seen})")
-        return chosen  # type: ignore[return-value]  # every wanted number is below self.records
+        data, ends = _joined(picked)
+        picked.clear()
+        records = arrow_binary(data, ends)
+        step = max(1, (1 << 20) * len(ends) // max(1, len(data)))  # ~1 MB written at a time
+        places = np.argsort(order)  # draw i is the record ranked places[i]
+        start = 0
+        for i in [*np.flatnonzero(longs[places]).tolist(), len(places)]:  # draws of records too long to hold
+            for lo in range(start, i, step):
+                write(take(records, places[lo : min(i, lo + step)])[0])
+            if i < len(places):
+                _stream_record(reread(), int(wanted[i]), write)
+            start = i + 1
 
 
-@dataclass(frozen=True)
-class _Long:
-    """A drawn record too long to hold: its number in the input."""
-
-    number: int
-
-
-def _runs(chosen: list) -> Iterator[list[bytes] | _Long]:
-    """Runs of held lines, and the long records between them, in order."""
-    run: list[bytes] = []
-    for line in chosen:
-        if isinstance(line, _Long):
-            if run:
-                yield run
-                run = []
-            yield line
-        else:
-            run.append(line)
-    if run:
-        yield run
+def _joined(chunks: list[Records]) -> tuple[Buffer, np.ndarray]:
+    """The records of ``chunks`` as one buffer and their ends."""
+    if len(chunks) == 1:
+        return chunks[0].data, ends_of(chunks[0].lengths)
+    if not chunks:
+        return b"", np.empty(0, dtype=np.int64)
+    return b"".join(c.data for c in chunks), ends_of(np.concatenate([c.lengths for c in chunks]))
 
 
 def _stream_record(items: Iterator, number: int, write: Callable[[bytes], None]) -> None:
@@ -216,19 +220,20 @@ def _prepend(first, rest: Iterator) -> Iterator:
 
 
 
-def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[bytes]) -> Iterator[Block | LongRecord]:
-    """Write lines ``first`` (emptying the list), then pass items through while appending their records
+def tee_to_file(items: Iterable[Block | LongRecord], path: str, first: list[Records]) -> Iterator[Block | LongRecord]:
+    """Write the records ``first`` (emptying the list), then pass items through while appending their records
     (internal form) to ``path``, for the next passes."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 
-    def write(data: bytes) -> None:
+    def write(data: Buffer) -> None:
         try:
             writev_all(fd, [data])
         except OSError as err:
             raise describe_os_error("cannot write to temporary directory", err) from None
 
     try:
-        write_lines(first, write)
+        for chunk in first:
+            write(chunk.data)
         first.clear()
         for item in items:
             if isinstance(item, Block):
@@ -269,7 +274,7 @@ def write_draws(
 
     started = False
 
-    def write(data: bytes) -> None:
+    def write(data: Buffer) -> None:
         nonlocal started
         if not started:
             started = True
