@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 MIN_MEMORY = 1 << 20
-HELD_LINE = 57  # bytes per record held as a Python bytes object in a list (-n, -r), beyond its data
 HELD_PER_RECORD = 12  # a held record's key and length, beyond its data
 WORK_PER_RECORD = 130  # bytes of working memory per record while a block is partitioned
 CODE_RESERVE = 3 << 20  # memory a run uses beyond an idle interpreter that is not data
