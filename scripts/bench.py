@@ -12,6 +12,16 @@ starts with it in the page cache. With --repeat, the tools take turns (each
 round runs every tool once), so a drift of the machine's speed hits them
 alike; ``--baseline DIR`` adds the same shuffle-big runs from another
 checkout (an A/B of two commits). Not a test: nothing here asserts a speed.
+
+Every run starts from the same state: no output file, and --settle seconds
+of quiet first. On a VM that hands freed memory back to its host (this
+machine kind: free page reporting of virtio-balloon, ~1 s after a free),
+touching memory the host took back costs 1-2.5 s of system time per GB, so
+a tool writing into the pages that the previous run's output just freed
+(``cat > out`` truncating it, shuf -o) would otherwise look up to 2x faster
+than one writing a new file. The "spill floor" row copies the input to a
+temporary file and that file to the output: the I/O any tool that spills
+all records once must do, whatever its algorithm.
 """
 
 from __future__ import annotations
@@ -89,6 +99,7 @@ def main() -> None:
         "--memory/j, so that the total is the same), dask-store (the same with -T local://DATA-DIR/store: "
         "the object-store path, buckets uploaded and read back through fsspec)",
     )
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each run [3]")
     ap.add_argument("--cold", action="store_true", help="drop the page cache before each run (root) and add the dd floor")
     ap.add_argument(
         "--baseline", metavar="DIR",
@@ -121,6 +132,7 @@ def main() -> None:
     # (name, command, environment, lines of output expected: None for all of them, working directory)
     tools: list[tuple[str, object, dict | None, int | None, str | None]] = [
         ("cat", f"cat '{src}' > '{out}'", None, None, None),
+        ("spill floor: cat > temp; cat temp > out", f"cat '{src}' > '{out}.spill' && cat '{out}.spill' > '{out}' && rm '{out}.spill'", None, None, None),
     ]
 
     def ours(j: str, *extra: str) -> list[str]:
@@ -169,8 +181,10 @@ def main() -> None:
     best: dict[str, tuple[float, int]] = {}
     for round_ in range(args.repeat):
         for name, cmd, env, lines, cwd in tools:
+            out.unlink(missing_ok=True)
             if args.cold:
                 drop_caches()
+            time.sleep(args.settle)
             t, rss = timed(cmd, env, cwd=cwd)
             if lines is None and out.stat().st_size != size:  # generated corpora end with a newline
                 raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
