@@ -91,8 +91,10 @@ class InPlace(Target):
             raise describe_os_error(f"cannot open '{path}'", err) from None
 
     def finish(self) -> None:
-        self.settle()
-        self.discard()  # closing is all there is to it
+        try:
+            self.settle()
+        finally:
+            self.discard()  # closing is all there is to it
 
     def discard(self) -> None:
         self.settle(abandon=True)
@@ -122,7 +124,11 @@ class _Staged(Target):
             return
         self._writing = False
         try:
-            self.settle()
+            self.settle()  # a write still in flight may fail here: the temporary goes too
+        except BaseException:
+            self.discard()
+            raise
+        try:
             self._close()
         except OSError as err:
             self.discard()
