@@ -53,7 +53,7 @@ if what == "order":
     def drain():
         while frames:
             yield frames.pop()
-    order_frames(drain(), 0, 0, 1 << 62, lambda b: None)
+    order_frames(drain(), 0, 0, 1 << 62, lambda data, ends=None: None)
 else:
     f = frames[0]
     part = partition(f.data, np.cumsum(f.lengths, dtype=np.int64), f.keys, 0, 8)
