@@ -124,15 +124,3 @@ def test_temp_dir_not_writable(tmp_path, unwritable_dir):
     assert proc.returncode == 1
     assert proc.stderr == f"shuffle-big: cannot create temporary directory in '{locked}': {why}\n".encode()
     assert proc.stdout == b""
-
-
-def test_a_last_write_failing_behind_the_callers_back_leaves_nothing(small_fs):
-    """The output's last write fails on the write-behind thread: the commit fails, and no temp file stays."""
-    from shuffle_big.errors import ShuffleError
-    from shuffle_big.outputs.sinks import Output
-
-    out = small_fs / "out.txt"
-    with pytest.raises(ShuffleError, match="No space left on device"):
-        with Output(str(out)) as sink:
-            sink.write(b"x\n" * (3 << 20))  # 6 MB on a 4 MB filesystem, in one write: it fails at the commit
-    assert list(small_fs.iterdir()) == []

@@ -91,10 +91,8 @@ class InPlace(Target):
             raise describe_os_error(f"cannot open '{path}'", err) from None
 
     def finish(self) -> None:
-        try:
-            self.settle()
-        finally:
-            self.discard()  # closing is all there is to it
+        self.settle()
+        self.discard()  # closing is all there is to it
 
     def discard(self) -> None:
         self.settle(abandon=True)
@@ -124,11 +122,7 @@ class _Staged(Target):
             return
         self._writing = False
         try:
-            self.settle()  # a write still in flight may fail here: the temporary goes too
-        except BaseException:
-            self.discard()
-            raise
-        try:
+            self.settle()
             self._close()
         except OSError as err:
             self.discard()
