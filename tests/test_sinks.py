@@ -122,38 +122,3 @@ def test_errors_name_the_output(tmp_path):
         Output(str(tmp_path / "d"))
     with pytest.raises(ShuffleError, match=r"^cannot create '.*/no/such/out': No such file or directory$"):
         Output(str(tmp_path / "no" / "such" / "out"))
-
-
-def test_a_descriptor_is_written_behind_the_callers_back():
-    """``write`` returns while a pipe nobody reads yet still holds the bytes back; ``finish`` waits for them."""
-    r, w = os.pipe()
-    target = InPlace(f"/dev/fd/{w}")  # a duplicate of w
-    os.close(w)
-    data = b"x" * (4 << 20)  # far more than a pipe holds
-    caller = threading.Thread(target=target.write, args=(data,), daemon=True)
-    caller.start()
-    caller.join(timeout=10)  # written in the caller's thread, it would block: nobody reads yet
-    returned = not caller.is_alive()
-    got = bytearray()
-    reader = threading.Thread(target=lambda: got.extend(iter_read(r)), daemon=True)
-    reader.start()
-    caller.join(timeout=30)
-    target.finish()  # every byte is with the kernel before the descriptor closes
-    reader.join(timeout=30)
-    os.close(r)
-    assert returned, "write() waited for the pipe"
-    assert not reader.is_alive() and bytes(got) == data
-
-
-def iter_read(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def test_a_failed_write_behind_is_raised_by_the_next_call():
-    target = InPlace("/dev/full")
-    target.write(b"a\n" * 1000)  # fails on the writer's thread
-    with pytest.raises(ShuffleError, match="error writing '/dev/full': No space left on device"):
-        target.finish()

@@ -73,7 +73,7 @@ class Plan:
     block_records: int  # most records partitioned at once (longer blocks are cut)
     long_threshold: int  # a record longer than this streams instead of being held
     capacity: int  # held data + HELD_PER_RECORD bytes/record allowed in memory at once
-    write_buffer: int  # bytes of scattered records held for bucket files: half filling, half being written
+    write_buffer: int  # bytes of scattered records buffered before writing bucket files
     records_per_piece: int  # records ordered together in one cache-sized piece
     bytes_per_piece: int
     max_buckets: int  # file buckets open at once (open-file limit)
@@ -124,7 +124,7 @@ class Plan:
         into pieces in memory.
         """
         want = ceil_log2(self.whole_cost(nbytes, nrecords) / (0.6 * self.capacity))
-        most = floor_log2(min(self.max_buckets, self.write_buffer // 2 // MIN_WRITE, self.block_size // 32))
+        most = floor_log2(min(self.max_buckets, self.write_buffer // MIN_WRITE, self.block_size // 32))
         return max(1, min(want, most, MAX_BUCKET_BITS, 64 - consumed))
 
 

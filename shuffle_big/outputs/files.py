@@ -27,53 +27,33 @@ from ..core.records import Buffer
 from ..errors import ShuffleError, describe_os_error
 from ..signals import critical_section
 from ..storage import fs
-from ..storage.rawio import WriteBehind, writev_all
+from ..storage.rawio import writev_all
 
 
 class Target:
-    """Standard output: written in place, nothing to finish or take back. The base of the other kinds.
-
-    A descriptor is written behind the caller's back (``WriteBehind``): the
-    next records are ordered while the last ones go to the page cache or down
-    a slow pipe. Whatever else touches the descriptor ``settle``s first.
-    """
+    """Standard output: written in place, nothing to finish or take back. The base of the other kinds."""
 
     name = "standard output"
     fd: int | None = 1  # a local descriptor (for sendfile), if there is one
     positional: str | None = None  # a plain file that workers may write at their offsets
-    _writer: WriteBehind | None = None
 
     def write(self, data: Buffer) -> None:
-        fd = self.fd
-        assert fd is not None
-        if self._writer is None:
-            self._writer = WriteBehind()
-        self._writer.submit(lambda: self._write_now(fd, data))
-
-    def _write_now(self, fd: int, data: Buffer) -> None:
+        assert self.fd is not None
         try:
-            writev_all(fd, [data])
+            writev_all(self.fd, [data])
         except BrokenPipeError:
             raise
         except OSError as err:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
-    def settle(self, abandon: bool = False) -> None:
-        """Wait until everything written is with the kernel (raising a write's error unless ``abandon``)."""
-        if self._writer is not None:
-            writer, self._writer = self._writer, None
-            writer.close(abandon)
-
     def finish(self) -> None:
         """Complete what was written (close it); ``publish`` then makes it appear."""
-        self.settle()
 
     def publish(self) -> None:
         """Make the finished bytes appear under the target's name."""
 
     def discard(self) -> None:
         """Take back what can be: a temporary file or object is removed; the target is untouched."""
-        self.settle(abandon=True)
 
 
 class InPlace(Target):
@@ -91,11 +71,9 @@ class InPlace(Target):
             raise describe_os_error(f"cannot open '{path}'", err) from None
 
     def finish(self) -> None:
-        self.settle()
         self.discard()  # closing is all there is to it
 
     def discard(self) -> None:
-        self.settle(abandon=True)
         if self.fd is not None:  # what went down a pipe cannot be taken back
             fd, self.fd = self.fd, None
             os.close(fd)
@@ -122,7 +100,6 @@ class _Staged(Target):
             return
         self._writing = False
         try:
-            self.settle()
             self._close()
         except OSError as err:
             self.discard()
@@ -139,7 +116,6 @@ class _Staged(Target):
         self.temp = None
 
     def discard(self) -> None:
-        self.settle(abandon=True)
         self._drop()
         self._writing = False
         self.temp = None
@@ -170,7 +146,6 @@ class AtomicFile(_Staged):
     def truncate(self, size: int) -> None:
         """Give the file its final size up front, so workers can write at any offset."""
         assert self.fd is not None
-        self.settle()
         try:
             os.ftruncate(self.fd, size)
         except OSError as err:

@@ -96,7 +96,6 @@ class Output(CommitOnSuccess):
 
     def copy_from(self, path: str) -> None:
         """Append a file's records, in the kernel with sendfile when no byte is to change."""
-        self.target.settle()
         fd = self.target.fd
         if fd is None or not self.codec.identity or self.fingerprint is not None or fs.is_url(path):
             copy_through(path, self.write)

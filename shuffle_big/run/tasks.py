@@ -39,7 +39,7 @@ from ..outputs.sinks import outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
-from ..storage.rawio import WriteBehind, pwrite_all
+from ..storage.rawio import pwrite_all
 from ..storage.tempspace import TempSpace
 from .buckets import Buckets, feed, order_bucket
 
@@ -236,19 +236,13 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
     codec = dest.codec if isinstance(dest, AtOffset) else NEWLINE
     fingerprint = Fingerprint() if isinstance(dest, AtOffset) and dest.verify else None
 
-    writer = WriteBehind()  # the next bucket is read and ordered while this one is written
-
-    def write_at(data: Buffer, offset: int) -> None:
-        try:
-            pwrite_all(fd, data, offset)
-        except OSError as err:
-            raise describe_os_error(error, err) from None
-
     def write(data: Buffer, ends: np.ndarray | None = None) -> None:
         nonlocal at
         data = outgoing(data, fingerprint, codec, ends)
-        offset, at = at, at + len(data)
-        writer.submit(lambda: write_at(data, offset))
+        try:
+            at = pwrite_all(fd, data, at)
+        except OSError as err:
+            raise describe_os_error(error, err) from None
 
     keep = keeps_inputs(task.where)
     try:
@@ -256,10 +250,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
             order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
             for b in task.buckets
         )
-        writer.close()
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
     finally:
-        writer.close(abandon=True)  # after a failure: no write may outlive the descriptor
         os.close(fd)
 
 

@@ -1,9 +1,8 @@
 """Pass 1 (and every recursive split): appending records to bucket files.
 
-Partitioned blocks are held until half of ``write_buffer`` is pending, then
-written with one ``writev`` per bucket (no copies) on a thread of its own
-while the other half fills, so bucket files receive large writes however
-many buckets there are, and writing overlaps keying and partitioning.
+Partitioned blocks are held until ``write_buffer`` bytes are pending, then
+written with one ``writev`` per bucket (no copies), so bucket files receive
+large writes however many buckets there are.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from ..core.plan import Plan
 from ..core.records import Buffer
 from ..errors import describe_os_error
 from .frames import frame_buffers, write_long
-from .rawio import WriteBehind, writev_all
+from .rawio import writev_all
 
 
 class FileBuckets:
@@ -35,7 +34,6 @@ class FileBuckets:
         self.nbytes = self._held.nbytes  # per bucket, everything added so far
         self.nrecords = self._held.nrecords
         self._fds: list[int] = []
-        self._writer = WriteBehind()
         try:
             for path in self.paths:
                 self._fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -45,8 +43,8 @@ class FileBuckets:
 
     def add_block(self, data: Buffer, ends: np.ndarray, keys: np.ndarray) -> None:
         self._held.add(data, ends, keys)
-        if self._held.cost >= self.plan.write_buffer // 2:  # the other half may be in flight
-            self.flush(wait=False)
+        if self._held.cost >= self.plan.write_buffer:
+            self.flush()
 
     def add_long(self, key: int, pieces: Iterable[bytes]) -> None:
         b = bucket_of(key, self.consumed, self.bits)
@@ -54,11 +52,9 @@ class FileBuckets:
         self.nbytes[b] += self._write(write_long, self._fds[b], key, pieces)
         self.nrecords[b] += 1
 
-    def flush(self, wait: bool = True) -> None:
-        """Write what is held, one ``writev`` per bucket, in frames of at most a block (done when it
-        returns, unless not ``wait``)."""
+    def flush(self) -> None:
+        """Write what is held, one ``writev`` per bucket, in frames of at most a block."""
         limit = self.plan.block_size
-        writes = []
         for b, pieces in self._held.take():
             bufs: list = []
             start = size = 0
@@ -68,11 +64,7 @@ class FileBuckets:
                     start, size = i, 0
                 size += len(piece.data)
             bufs += frame_buffers(pieces[start:])
-            writes.append((self._fds[b], bufs))
-        if writes:
-            self._writer.submit(lambda: [self._write(writev_all, fd, bufs) for fd, bufs in writes])
-        if wait:
-            self._writer.wait()
+            self._write(writev_all, self._fds[b], bufs)
 
     def _write(self, fn, *args):
         try:
@@ -86,7 +78,6 @@ class FileBuckets:
             if flush and self._fds and len(self._fds) == self.count:
                 self.flush()
         finally:
-            self._writer.close(abandon=not flush)
             for fd in self._fds:
                 os.close(fd)
             self._fds = []

@@ -1,12 +1,8 @@
-"""Writing whole buffers to file descriptors, and writing them behind the caller's back."""
+"""Writing whole buffers to file descriptors."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-
-from ..signals import critical_section
 
 IOV_MAX = 1024
 
@@ -37,45 +33,3 @@ def writev_all(fd: int, bufs: list) -> int:
         if n:
             views[0] = views[0][n:]
     return total
-
-
-class WriteBehind:
-    """Runs one write job at a time on a thread of its own, so the caller computes the next meanwhile.
-
-    The kernel copies written bytes into the page cache with the GIL let go,
-    so while one core does that, the other keys and partitions the next
-    records. At most one job is in flight: ``submit`` first waits for the
-    previous one, and so raises its error.
-    """
-
-    def __init__(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future | None = None
-
-    def submit(self, job: Callable[[], object]) -> None:
-        self.wait()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="write-behind")
-        self._pending = self._pool.submit(job)
-
-    def wait(self) -> None:
-        """Until the job in flight is done; raises its error."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self, abandon: bool = False) -> None:
-        """Wait for the job in flight (raising its error unless ``abandon``) and stop the thread.
-
-        A signal waits too: files must not be closed under a write in flight.
-        """
-        with critical_section():
-            try:
-                self.wait()
-            except Exception:
-                if not abandon:
-                    raise
-            finally:
-                if self._pool is not None:
-                    self._pool.shutdown()
-                    self._pool = None
