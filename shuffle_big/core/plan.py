@@ -34,11 +34,13 @@ MIN_WRITE = 16 << 10  # smallest average write per bucket worth a syscall
 # against 11.2-12.0 s with 256 cut into pieces), and cost pass 1 more files and
 # smaller writes; the write-size floor below binds about here anyway.
 MAX_BUCKET_BITS = 11
-# Ordering n bytes in r records as one piece holds the records, their join, the
-# split list and the output at once: ~4 bytes per byte plus ~110 per record
-# (bytes objects, index list, Python ints of the argsort).
+# Ordering n bytes in r records as one piece holds the frames, their join, the
+# gathered output, the offsets, keys and argsort at once. scripts/memory_model.py
+# measured 1.83 bytes per byte + 28 per record over what is held (2026-12-02,
+# columnar core); the margin covers allocator slack. 110 per record dated from
+# a bytes object per record and cut buckets into pieces that fit whole.
 WHOLE_PER_BYTE = 4
-WHOLE_PER_RECORD = 110
+WHOLE_PER_RECORD = 40
 
 
 class ReaderSizes(TypedDict):
