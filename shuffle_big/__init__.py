@@ -6,7 +6,7 @@ subpackages is internal and may change between releases.
 
 from .errors import ConfigError, ShuffleError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 __all__ = [
     "shuffle", "ShuffleConfig", "ShuffleResult", "ShuffleError", "ConfigError", "Lines", "NumberRange", "DaskCluster",
     "__version__",

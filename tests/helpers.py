@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shuffle_big.core.keys import derive_keys, key_of
+from shuffle_big.core.keys import derive_keys, input_base, key_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,16 +51,20 @@ def records(data: bytes, sep: bytes = b"\n") -> list[bytes]:
     return [line + sep for line in data[:-1].split(sep)]
 
 
-def reference_order(data: bytes, seed: int, sep: bytes = b"\n", header: int = 0) -> bytes:
+def reference_order(data: bytes | list[bytes], seed: int, sep: bytes = b"\n", header: int = 0) -> bytes:
     """The permutation the tool promises, computed the slow, obvious way.
 
-    ``header``: that many records at the top stay in place.
+    ``data``: one input's bytes, or a list of the inputs' bytes (each keyed by its
+    index and the offset inside it). ``header``: that many records at the top stay in place.
     """
     mix = derive_keys(seed)
-    recs, offset = [], 0
-    for rec in records(data, sep):
-        recs.append((key_of(offset, mix), rec))
-        offset += len(rec)
+    inputs = [data] if isinstance(data, bytes) else data
+    recs = []
+    for i, one in enumerate(inputs):
+        offset = input_base(i, len(inputs))
+        for rec in records(one, sep):
+            recs.append((key_of(offset, mix), rec))
+            offset += len(rec)
     top = b"".join(rec for _, rec in recs[:header])
     return top + b"".join(rec for _, rec in sorted(recs[header:]))
 

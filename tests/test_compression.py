@@ -19,7 +19,7 @@ def parts(tmp_path_factory):
     gz.write_bytes(gzip.compress(b[:1000]) + gzip.compress(b[1000:]))  # two members, like cat x.gz y.gz
     zst = d / "c.data"  # misnamed: found by its magic number
     zst.write_bytes(zstandard.ZstdCompressor().compress(c))
-    return [plain, gz, zst], a + b + c
+    return [plain, gz, zst], [a, b, c]
 
 
 @pytest.mark.parametrize("memory, jobs", [("64M", 1), ("1M", 1), ("16M", 2)])
@@ -31,8 +31,8 @@ def test_mixed_plain_gzip_zstd_inputs_are_one_input(parts, memory, jobs):
 
 def test_compressed_stdin(parts):
     _, text = parts
-    for blob in (gzip.compress(text), zstandard.ZstdCompressor().compress(text)):
-        assert cli("-m", "2M", "--seed", 4, input=blob, check=True).stdout == reference_order(text, 4)
+    for blob in (gzip.compress(b"".join(text)), zstandard.ZstdCompressor().compress(b"".join(text))):
+        assert cli("-m", "2M", "--seed", 4, input=blob, check=True).stdout == reference_order(b"".join(text), 4)
 
 
 @pytest.mark.parametrize("memory, jobs", [("64M", 1), ("1M", 1), ("16M", 2)])
@@ -54,7 +54,7 @@ def test_compressed_output_of_a_sample_and_zero_terminated(tmp_path):
 
 def test_corrupt_gzip_is_a_clear_error_and_leaves_no_output(parts, tmp_path):
     bad = tmp_path / "bad.gz"
-    bad.write_bytes(gzip.compress(parts[1])[:5000])  # truncated
+    bad.write_bytes(gzip.compress(b"".join(parts[1]))[:5000])  # truncated
     out = tmp_path / "out.txt"
     proc = cli("-m", "1M", "-T", tmp_path, bad, "-o", out)
     assert proc.returncode == 1

@@ -11,16 +11,19 @@ Two kinds of pins: ``tests/golden/*`` holds a small input with odd bytes and
 its expected outputs in full (readable, diffable); larger inputs, made here by
 a generator that depends on nothing but hashlib, are pinned by the SHA-256 of
 the output on every path that must agree (in memory, two and three passes,
--j 1/2/3, the Dask engine, stdin, -n, -r, --shards, -z, --header).
+-j 1/2/3, the Dask engine, stdin, -n, -r, --shards, -z, --header). Several
+inputs at once are pinned from 0.2.0, plain and compressed alike.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import sys
 from pathlib import Path
 
 import pytest
+import zstandard
 from helpers import cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -113,6 +116,33 @@ MODES = [
 @pytest.mark.parametrize(("args", "expected"), MODES, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_big_input_modes_are_pinned(big, args, expected):
     assert digest(cli(*args, big, check=True).stdout) == expected
+
+
+# Several inputs: a record's key is that of its position, (input index, offset in that input), since 0.2.0
+# (0.1 keyed the offset in the inputs' concatenation, which a compressed input does not give up front).
+SEVERAL_SEED9 = "858cbf4a6d66064c5ec689de3b899c0e"
+
+
+@pytest.fixture(scope="module")
+def several(tmp_path_factory) -> list[Path]:
+    """Three inputs (the last without its final newline) and a gzip and a zstd copy of each."""
+    d = tmp_path_factory.mktemp("several")
+    texts = [generated(40_000, b"a"), generated(30_000, b"b"), generated(20_000, b"c")[:-1]]
+    paths = []
+    for name, text in zip("abc", texts):
+        (d / f"{name}.txt").write_bytes(text)
+        (d / f"{name}.txt.gz").write_bytes(gzip.compress(text[:1000]) + gzip.compress(text[1000:]))  # two members
+        (d / f"{name}.txt.zst").write_bytes(zstandard.ZstdCompressor(level=1).compress(text))
+        paths.append(d / f"{name}.txt")
+    return paths
+
+
+@pytest.mark.parametrize("args", [*PATHS, ["-m", "1M", "-j", "2"]], ids=" ".join)
+@pytest.mark.parametrize("kind", ["", ".gz", ".zst", "mixed"])
+def test_several_inputs_are_pinned_plain_or_compressed(several, args, kind):
+    suffixes = [".gz", "", ".zst"] if kind == "mixed" else [kind] * 3
+    paths = [f"{p}{suffix}" for p, suffix in zip(several, suffixes)]
+    assert digest(cli("--seed", 9, *args, *paths, check=True).stdout) == SEVERAL_SEED9
 
 
 SHARDS_SEED5 = ["7d310d1ab633743925387ba3d5babe21", "7bb0e1c58482c7635b8fa1aae14c6205", "acbf5f2a1c8dfda11aa63f2b0fc2eaa8"]

@@ -3,7 +3,20 @@ import random
 import numpy as np
 import pytest
 
-from shuffle_big.core.keys import _C1, _C2, MASK64, bucket_of, buckets_of, derive_keys, fmix64, key_of, keys_of
+from shuffle_big.core.keys import (
+    _C1,
+    _C2,
+    MASK64,
+    bucket_of,
+    buckets_of,
+    derive_keys,
+    fmix64,
+    input_base,
+    input_bits,
+    input_span,
+    key_of,
+    keys_of,
+)
 
 
 def test_vectorised_keys_match_reference():
@@ -76,3 +89,25 @@ def test_keys_uniform_in_top_bits():
     expected = (1 << 20) / 256
     chi2 = float(((counts - expected) ** 2 / expected).sum())
     assert 150 < chi2 < 380  # df=255; these bounds are beyond p=1e-4 on each side
+
+
+def test_positions_of_inputs_never_meet_and_one_input_is_its_offsets():
+    assert input_bits(1) == 0 and input_base(0, 1) == 0 and input_span(1) == 1 << 64  # 0.1's keys, unchanged
+    for inputs in (2, 3, 16, 17, 1000, 1 << 20):
+        bases = [input_base(i, inputs) for i in range(inputs)]
+        span = input_span(inputs)
+        assert bases[0] == 0 and all(b2 - b1 == span for b1, b2 in zip(bases, bases[1:]))
+        assert bases[-1] + span - 1 <= MASK64  # the last input's offsets fit in 64 bits
+    assert input_bits(16) == 4 and input_bits(17) == 5
+
+
+def test_a_record_past_its_inputs_span_is_an_error(tmp_path):
+    from shuffle_big.errors import ShuffleError
+    from shuffle_big.inputs.reader import RecordReader, Segment
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"a\n" * 100)
+    ok = RecordReader([Segment(str(path), 0, None, 1000, 1200)], 64, 64)
+    assert sum(len(b.data) for b in ok) == 200
+    with pytest.raises(ShuffleError, match="too long for one of this many inputs"):
+        list(RecordReader([Segment(str(path), 0, None, 1000, 1100)], 64, 64))

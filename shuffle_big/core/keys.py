@@ -1,11 +1,17 @@
-"""The permutation itself: a keyed bijection from record offsets to 64-bit keys.
+"""The permutation itself: a keyed bijection from record positions to 64-bit keys.
 
-A record's key depends only on the seed and the byte offset where the record
-starts in the concatenated input. Output order is ascending key. Because the
-mixing function is a bijection of 64-bit words, keys are distinct and no tie
-rule is ever needed. Every execution path (in memory, two-pass, recursive)
-sorts by this same key, which is why ``--seed`` output does not depend on the
-memory budget.
+A record's key depends only on the seed and its position: which input it is
+in and the byte offset where it starts in that input (decompressed). Output
+order is ascending key. Because the mixing function is a bijection of 64-bit
+words and positions are distinct, keys are distinct and no tie rule is ever
+needed. Every execution path (in memory, two-pass, recursive, any worker
+reading any input) sorts by this same key, which is why ``--seed`` output
+does not depend on the memory budget or on who read which input.
+
+A position is one 64-bit word: the input's index in its top bits (as few as
+the number of inputs needs; none for one input) and the offset below them.
+A worker can key an input's records knowing only its index, not how long
+the inputs before it are, which a compressed file does not say up front.
 
 Buckets are ranges of the key space: the top ``bits`` bits after ``consumed``
 bits that earlier levels already used.
@@ -30,6 +36,22 @@ def derive_keys(seed: int, purpose: str = "") -> tuple[int, int]:
     return xxhash.xxh64_intdigest(material, seed=1), xxhash.xxh64_intdigest(material, seed=2)
 
 
+def input_bits(inputs: int) -> int:
+    """Top bits of a position that name the input (0 for a single input: the position is the offset)."""
+    return max(inputs - 1, 0).bit_length()
+
+
+def input_base(index: int, inputs: int) -> int:
+    """Position of byte 0 of input ``index`` of ``inputs``."""
+    bits = input_bits(inputs)
+    return index << (64 - bits) if bits else 0
+
+
+def input_span(inputs: int) -> int:
+    """Offsets within one input stay below this, so positions of different inputs never meet."""
+    return 1 << (64 - input_bits(inputs))
+
+
 def fmix64(x: int) -> int:
     """MurmurHash3's 64-bit finaliser: a bijection with full avalanche."""
     x ^= x >> 33
@@ -39,9 +61,9 @@ def fmix64(x: int) -> int:
     return x ^ (x >> 33)
 
 
-def key_of(offset: int, mix: tuple[int, int]) -> int:
-    """Reference (pure Python) key of the record starting at byte ``offset``."""
-    return fmix64(fmix64(offset ^ mix[0]) ^ mix[1])
+def key_of(position: int, mix: tuple[int, int]) -> int:
+    """Reference (pure Python) key of the record at ``position`` (``input_base`` + offset in the input)."""
+    return fmix64(fmix64(position ^ mix[0]) ^ mix[1])
 
 
 def _fmix64_array(x: np.ndarray) -> np.ndarray:
@@ -54,9 +76,9 @@ def _fmix64_array(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def keys_of(offsets: np.ndarray, mix: tuple[int, int]) -> np.ndarray:
-    """Vectorised ``key_of`` over a uint64 array of offsets (returns a new array)."""
-    x = offsets.astype(np.uint64, copy=True)
+def keys_of(positions: np.ndarray, mix: tuple[int, int]) -> np.ndarray:
+    """Vectorised ``key_of`` over a uint64 array of positions (returns a new array)."""
+    x = positions.astype(np.uint64, copy=True)
     x ^= np.uint64(mix[0])
     x = _fmix64_array(x)
     x ^= np.uint64(mix[1])

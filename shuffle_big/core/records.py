@@ -3,8 +3,8 @@
 A record is a line including its ``\\n`` (internal form: with ``-z`` the
 reader swaps NUL and newline, and ``swap_table`` swaps them back on the way
 out). A block's records are found by their newlines; a record's key is the
-keyed hash of its offset in the raw concatenation of the inputs, so it is the
-same whatever the block size.
+keyed hash of its position (its input and its offset there: ``keys.py``), so
+it is the same whatever the block size.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ Buffer = bytes | memoryview  # records as they move: bytes read, or a buffer a g
 
 @dataclass(slots=True)
 class Block:
-    """Whole records ``data`` (each ends in ``\\n``) starting at input offset ``start``."""
+    """Whole records ``data`` (each ends in ``\\n``) starting at input position ``start``."""
 
     start: int
     data: bytes
@@ -103,7 +103,7 @@ def ends_of(lengths: np.ndarray) -> np.ndarray:
 
 
 def record_starts(start: int, ends: np.ndarray) -> np.ndarray:
-    """Absolute input offsets of the records whose ends are ``ends``."""
+    """Input positions of the records whose ends are ``ends``, in a block at position ``start``."""
     starts = np.empty(len(ends), dtype=np.uint64)
     starts[0] = 0
     starts[1:] = ends[:-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.keys import input_base, input_span
 from ..storage import fs
 from .reader import Segment
 
@@ -40,7 +41,7 @@ def split_ranges(
         if cut > cuts[-1]:
             cuts.append(cut)
     cuts.append((len(paths) - 1, sizes[-1]))
-    bases = [sum(sizes[:i]) for i in range(len(paths))]
+    n = len(paths)
     ranges = []
     for (i0, o0), (i1, o1) in zip(cuts, cuts[1:]):
         segs = []
@@ -48,6 +49,6 @@ def split_ranges(
             start = o0 if i == i0 else 0
             end = o1 if i == i1 else sizes[i]
             if end > start or (i == i0 and i0 == i1):
-                segs.append(Segment(paths[i], start, end, bases[i] + start))
+                segs.append(Segment(paths[i], start, end, input_base(i, n) + start, input_base(i, n) + input_span(n)))
         ranges.append(segs)
     return ranges

@@ -1,8 +1,9 @@
 """Reading the input as blocks of whole records, without decoding a byte.
 
 A record is a line including its ``\\n``. A last line without a newline gets
-one. Offsets count bytes in the raw concatenation of the inputs, so the record
-at offset ``o`` has the same key whatever the block size.
+one. A record's position is its input's base (``keys.input_base``) plus the
+bytes before it in that input as read (decompressed, before ``-z``'s swap),
+so it has the same key whatever the block size and whoever reads it.
 
 A record longer than ``long_threshold`` is not gathered in memory: it comes
 out as a ``LongRecord`` whose pieces stream from the file.
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..core.fingerprint import Fingerprint
+from ..core.keys import input_base, input_span
 from ..core.records import Block, Codec, LongRecord, record_ends, tapped
 from ..errors import ShuffleError, describe_os_error
 from .sources import CorruptInput, Source, display_name, open_source
@@ -21,21 +23,28 @@ from .sources import CorruptInput, Source, display_name, open_source
 
 @dataclass(frozen=True)
 class Segment:
-    """Bytes ``[start, end)`` of ``path`` (``end`` None: to its end), found at input offset ``base``.
+    """Bytes ``[start, end)`` of ``path`` (``end`` None: to its end), whose byte ``start`` is at position ``base``.
 
-    ``base`` None means: right after the previous segment. A segment starts at
-    a record boundary; unless it runs to the end of its file, it ends on one.
-    Only a plain file can start after 0 or end early.
+    A segment starts at a record boundary; unless it runs to the end of its
+    file, it ends on one. Only a plain file can start after 0 or end early.
+    ``limit``: the position its records must stay below (the next input's base).
     """
 
     path: Source
     start: int = 0
     end: int | None = None
-    base: int | None = None
+    base: int = 0
+    limit: int = 1 << 64
+
+
+def whole_inputs(sources: Sequence[Source]) -> list[Segment]:
+    """Each of ``sources`` whole, as input ``i`` of them all."""
+    n = len(sources)
+    return [Segment(s, 0, None, input_base(i, n), input_base(i, n) + input_span(n)) for i, s in enumerate(sources)]
 
 
 class RecordReader:
-    """Iterate ``Block``s and ``LongRecord``s over the concatenation of ``sources``.
+    """Iterate ``Block``s and ``LongRecord``s over ``sources`` (the run's inputs in order, or segments of them).
 
     ``sep`` is the record separator; records come out in internal form, where
     the separator is ``\\n`` (with ``-z``, NUL and newline bytes swap places on
@@ -48,7 +57,10 @@ class RecordReader:
         self, sources: Sequence[Source | Segment], block_size: int, long_threshold: int,
         sep: bytes = b"\n", header: int = 0, fingerprint: Fingerprint | None = None, max_records: int = 1 << 62,
     ) -> None:
-        self.sources = [s if isinstance(s, Segment) else Segment(s) for s in sources]
+        if all(isinstance(s, Segment) for s in sources):
+            self.sources: list[Segment] = list(sources)  # type: ignore[arg-type]
+        else:
+            self.sources = whole_inputs(sources)  # type: ignore[arg-type]
         self.block_size = block_size
         self.max_records = max_records  # a block with more records is cut (bounds per-record arrays)
         self.long_threshold = max(long_threshold, block_size)
@@ -61,10 +73,8 @@ class RecordReader:
         self._left: int | None = None  # bytes left in the current segment
 
     def __iter__(self) -> Iterator[Block | LongRecord]:
-        base = 0
         for i, seg in enumerate(self.sources):
             name = display_name(seg.path)
-            base = base if seg.base is None else seg.base
             f, owned = open_source(seg.path, self.sep, seg.start)
             self._left = None if seg.end is None else seg.end - seg.start
             try:
@@ -74,9 +84,9 @@ class RecordReader:
                     self.header, leftover = self._take_header(f, name)
                     if self.fingerprint is not None:
                         self.fingerprint.update(self.header)
-                items = self._blocks(f, base + self.bytes_read - before - len(leftover), name, leftover)
+                items = self._blocks(f, seg.base + self.bytes_read - before - len(leftover), name, leftover)
+                items = _within(items, seg.limit, name)
                 yield from items if self.fingerprint is None else fingerprinted(items, self.fingerprint)
-                base += self.bytes_read - before
             finally:
                 for stream in owned:
                     stream.close()
@@ -143,6 +153,14 @@ class RecordReader:
         if carry:
             carry += b"\n"
             yield Block(pos, bytes(carry))
+
+
+def _within(items: Iterator[Block | LongRecord], limit: int, name: str) -> Iterator[Block | LongRecord]:
+    """``items``, failing if one starts at or past ``limit``: so many inputs leave each fewer offset bits."""
+    for item in items:
+        if item.start >= limit:
+            raise ShuffleError(f"error reading '{name}': too long for one of this many inputs (split it, or join inputs)")
+        yield item
 
 
 def cut_block(pos: int, data: bytes, max_records: int) -> Iterator[Block]:
