@@ -46,7 +46,7 @@ def shuffle(
     ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
     its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
     ``repeat``, ``sep``, ``header``, ``verify``, ``shards``, ``temp_dir``,
-    ``progress``), which override ``config``'s. With ``shards``, ``output``
+    ``compress_level``, ``progress``), which override ``config``'s. With ``shards``, ``output``
     names the files: a pattern with ``{i}``, or a directory. ``cluster``: a
     connected ``DaskCluster`` to run the tasks on instead of local processes;
     ``memory`` is then the budget of each worker. Raises ShuffleError for
@@ -64,17 +64,17 @@ def shuffle(
     result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head
     if config.repeat:
-        with TempSpace(config.temp_dir) as temp, _output(output, sep, None, config.shards if head is not None else None) as out:
+        with TempSpace(config.temp_dir) as temp, _output(config, output, None, config.shards if head is not None else None) as out:
             with result.timed("repeat"):
                 result.records, result.bytes, result.passes = write_draws(infos, plan, seed, head, out, temp, sep, header)
             result.in_memory = result.passes == 1
     elif head is not None:
-        with _output(output, sep, None, config.shards) as out, result.timed("in memory"):
+        with _output(config, output, None, config.shards) as out, result.timed("in memory"):
             result.records, result.bytes = write_head(infos, plan, seed, head, out, config.progress, sep, header)
     else:
         verifier = Verifier() if config.verify else None
         written = verifier.written if verifier else None
-        with TempSpace(config.temp_dir) as temp, _output(output, sep, written, config.shards) as out:
+        with TempSpace(config.temp_dir) as temp, _output(config, output, written, config.shards) as out:
             job = Job(plan, seed, temp, out, executor, result, Options(sep, header), config.progress, fds, verifier)
             run_shuffle(job, infos)
     result.peak_rss = peak_rss()
@@ -103,10 +103,11 @@ def _check_temp_dir(temp_dir: str | None, cluster: Any, budget: int) -> None:
         )
 
 
-def _output(path: str | None, sep: bytes, seen: Fingerprint | None, shards: int | None) -> Output | ShardedOutput:
+def _output(config: ShuffleConfig, path: str | None, seen: Fingerprint | None, shards: int | None) -> Output | ShardedOutput:
     """The output ``-o`` names (``seen``: --verify's written side, fed every record)."""
+    codec, level = Codec(config.sep), config.compress_level
     if shards is None:
-        return Output(path, Codec(sep), seen)
+        return Output(path, codec, seen, level)
     if path in (None, "-"):
         raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
-    return ShardedOutput(path, shards, Codec(sep), seen)
+    return ShardedOutput(path, shards, codec, seen, level)

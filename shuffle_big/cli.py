@@ -24,6 +24,7 @@ from . import __version__
 from .config import ShuffleConfig
 from .core.plan import MIN_MEMORY
 from .errors import ConfigError, ShuffleError
+from .outputs.compression import compression_for
 from .signals import Terminated, catchable, die_by, install
 from .sizes import format_size, parse_size, total_ram
 from .storage.tempspace import clean_stale
@@ -88,6 +89,10 @@ class Command(click.Command):
 @click.command("shuffle-big", cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
+@click.option(
+    "--compress-level", type=click.IntRange(min=1, max=22), default=None, metavar="N",
+    help="Level of a .gz (1-9: 1-3 ISA-L's, fast; 4-9 zlib's) or .zst (1-22) output. [default: gzip 2, zstd 3]",
+)
 @click.option(
     "--shards", type=click.IntRange(min=1), default=None, metavar="N",
     help="Split the output into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
@@ -155,7 +160,7 @@ class Command(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -185,7 +190,10 @@ def command(
         config = ShuffleConfig(
             memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
             sep=sep, header=header, verify=verify, shards=shards, temp_dir=temp_dir, progress=progress and not quiet,
+            compress_level=compress_level,
         )
+        if compress_level is not None:  # the output's name must call for compression
+            compression_for(output or "standard output", compress_level)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     return Invocation(sources, output, config, engine, scheduler, stats_format if stats else None, verbose and not quiet, quiet)

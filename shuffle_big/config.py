@@ -29,6 +29,7 @@ class ShuffleConfig:
     verify: bool = False  # fail, writing nothing, unless the records written are the records read
     shards: int | None = None  # split the output into this many files of near-equal record count
     temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster
+    compress_level: int | None = None  # of a .gz (1-9) or .zst (1-22) output; None: gzip 2 (ISA-L), zstd 3
     progress: bool = False  # progress bars on stderr
     plan: Plan | None = None  # sizes to use instead of those made from ``memory`` (for tests)
 
@@ -45,6 +46,8 @@ class ShuffleConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"{name} must not be negative, not {value}")
+        if self.compress_level is not None and not 1 <= self.compress_level <= 22:
+            raise ConfigError(f"--compress-level is 1 to 9 for gzip, 1 to 22 for zstd, not {self.compress_level}")
         if self.verify and (self.repeat or self.head is not None):
             raise ConfigError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
         if self.repeat and self.shards and self.head is None:

@@ -71,12 +71,14 @@ class RecordReader:
         self.fingerprint = fingerprint  # sees every record read, header included (--verify's read side)
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
         self._left: int | None = None  # bytes left in the current segment
+        self._offset = 0  # bytes of the current source read so far (where a corrupt one broke)
 
     def __iter__(self) -> Iterator[Block | LongRecord]:
         for i, seg in enumerate(self.sources):
             name = display_name(seg.path)
             f, owned = open_source(seg.path, self.sep, seg.start)
             self._left = None if seg.end is None else seg.end - seg.start
+            self._offset = seg.start
             try:
                 before = self.bytes_read
                 leftover = b""
@@ -100,8 +102,10 @@ class RecordReader:
         except OSError as err:
             raise describe_os_error(f"error reading '{name}'", err) from None
         except CorruptInput as err:
-            raise ShuffleError(f"error reading '{name}': corrupt compressed data ({err})") from None
+            where = f"after byte {self._offset} of its decompressed data"
+            raise ShuffleError(f"error reading '{name}': corrupt compressed data {where} ({err})") from None
         self.bytes_read += len(chunk)
+        self._offset += len(chunk)
         if self._left is not None:
             self._left -= len(chunk)
         return self.codec.decode(chunk)

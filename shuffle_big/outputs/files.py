@@ -20,14 +20,14 @@ import os
 import re
 import stat
 import tempfile
-import zlib
 from typing import Any
 
 from ..core.records import Buffer
-from ..errors import ShuffleError, describe_os_error
+from ..errors import ConfigError, ShuffleError, describe_os_error
 from ..signals import critical_section
 from ..storage import fs
 from ..storage.rawio import writev_all
+from .compression import Compression, compression_for
 
 
 class Target:
@@ -203,25 +203,49 @@ class RemoteFile(_Staged):
 
 
 class Compressed(Target):
-    """Another target's bytes compressed on the way (its trailer written at ``finish``)."""
+    """Another target's bytes compressed on the way (a member's trailer written at ``finish``).
 
-    def __init__(self, inner: Target, compressor: Any) -> None:
+    Runs that workers compressed (whole gzip members, zstd frames) are appended as they are.
+    """
+
+    def __init__(self, inner: Target, compression: Compression) -> None:
         self.inner = inner
         self.name = inner.name
         self.fd = None  # the bytes change: no sendfile, no writes at offsets
-        self._compressor = compressor
+        self.compression = compression
+        self._compressor: Any = None  # the member being written here, if one is open
+        self._empty = True  # nothing written: finish still writes one empty member, a valid file
 
     def write(self, data: Buffer) -> None:
+        if self._compressor is None:
+            self._compressor = self.compression.compressor()
+        self._empty = False
         self.inner.write(self._compressor.compress(data))
 
-    def finish(self) -> None:
+    def append_compressed(self, path: str) -> None:
+        """Append a file (or object) of whole members or frames of this compression, after what is here."""
+        self._end_member()
+        self._empty = False
+        if self.inner.fd is not None and not fs.is_url(path):
+            sendfile_all(self.inner.fd, path, self.name)
+            return
+        with fs.open_read(path) as f:
+            while chunk := f.read(1 << 20):
+                self.inner.write(chunk)
+
+    def _end_member(self) -> None:
         if self._compressor is not None:
             trailer, self._compressor = self._compressor.flush(), None
-            try:
-                self.inner.write(trailer)
-            except BaseException:
-                self.inner.discard()
-                raise
+            self.inner.write(trailer)
+
+    def finish(self) -> None:
+        try:
+            if self._empty:
+                self.write(b"")
+            self._end_member()
+        except BaseException:
+            self.inner.discard()
+            raise
         self.inner.finish()
 
     def publish(self) -> None:
@@ -231,35 +255,39 @@ class Compressed(Target):
         self.inner.discard()
 
 
-def open_target(path: str | None) -> Target:
-    """The target ``-o`` names (None or ``-``: standard output), compressed by its name."""
+def sendfile_all(fd: int, path: str, name: str) -> int:
+    """Append all of file ``path`` to descriptor ``fd`` in the kernel; the bytes sent. ``name``: the target's."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        offset = 0
+        try:
+            while offset < size:
+                sent = os.sendfile(fd, f.fileno(), offset, size - offset)
+                if not sent:
+                    break
+                offset += sent
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise describe_os_error(f"error writing '{name}'", err) from None
+    return offset
+
+
+def open_target(path: str | None, level: int | None = None) -> Target:
+    """The target ``-o`` names (None or ``-``: standard output), compressed by its name at ``level``."""
     if path in (None, "-"):
+        if level is not None:
+            raise ConfigError("--compress-level needs an output named .gz or .zst, not standard output")
         return Target()
     path = fs.local(path)
-    compressor = compressor_for(path)  # before any file exists: a missing extra is a clean error
+    compression = compression_for(path, level)  # before any file exists: a missing extra is a clean error
     if fs.is_url(path):
         target: Target = RemoteFile(path)
     elif _is_special(path):
         target = InPlace(path)
     else:
         target = AtomicFile(path)
-    return target if compressor is None else Compressed(target, compressor)
-
-
-def compressor_for(path: str):
-    """A compressor (``compress``, ``flush``) chosen by the file name, or None."""
-    if path.endswith(".gz"):
-        return zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip header and trailer
-    if path.endswith(".zst"):
-        try:
-            import zstandard
-        except ImportError:
-            raise ShuffleError(
-                f"cannot write '{path}': zstd output needs the extra: pip install 'shuffle-big[zstd]'"
-            ) from None
-        # No zstd threads: their buffers would be memory outside the budget.
-        return zstandard.ZstdCompressor(level=3).compressobj()
-    return None
+    return target if compression is None else Compressed(target, compression)
 
 
 def descriptor_named(path: str) -> int | None:

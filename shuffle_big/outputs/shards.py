@@ -44,8 +44,12 @@ def shard_sizes(records: int, count: int) -> list[int]:
 class ShardedOutput(CommitOnSuccess):
     """A ``Sink`` that cuts the record stream into shard files, one ``Output`` each."""
 
-    def __init__(self, pattern: str, count: int, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None) -> None:
+    def __init__(
+        self, pattern: str, count: int, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None,
+        level: int | None = None,
+    ) -> None:
         self.paths = shard_paths(pattern, count)
+        self.level = level  # of each shard compressed by its name
         for path in [] if fs.is_url(pattern) else self.paths:  # fail early on a missing directory
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
@@ -92,6 +96,12 @@ class ShardedOutput(CommitOnSuccess):
     def positional_target(self) -> None:
         return None  # where a record lands depends on the records before it
 
+    def run_form(self) -> None:
+        return None  # a run may straddle two shards: this object cuts and compresses
+
+    def append_run(self, path: str, nbytes: int) -> None:
+        raise AssertionError("a sharded output takes runs by copy_from")
+
     def _next_shard(self) -> Output:
         if self._sizes is None:
             raise AssertionError("expect() must be called before records are written")
@@ -99,7 +109,7 @@ class ShardedOutput(CommitOnSuccess):
             self._current.finish()
             self._done.append(self._current)
         i = len(self._done)
-        self._current = Output(self.paths[i], self.codec)  # the fingerprint is this object's
+        self._current = Output(self.paths[i], self.codec, None, self.level)  # the fingerprint is this object's
         self._current.write(self.header)
         self._left = self._sizes[i]
         return self._current

@@ -9,17 +9,17 @@ nothing half-written appears.
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec
-from ..errors import describe_os_error
 from ..signals import critical_section
 from ..storage import fs
-from .files import AtomicFile, Target, open_target
+from .compression import Compression
+from .files import AtomicFile, Compressed, Target, open_target, sendfile_all
 
 
 class Sink(Protocol):
@@ -43,9 +43,25 @@ class Sink(Protocol):
     def positional_target(self) -> AtomicFile | None:
         """A plain file that workers may write at their final offsets, if this output is one."""
 
+    def run_form(self) -> RunForm | None:
+        """The form in which workers may write runs that ``append_run`` then appends as they are, if any."""
+
+    def append_run(self, path: str, nbytes: int) -> None:
+        """Append a run written in ``run_form()``; ``nbytes``: its records' bytes in output form, uncompressed."""
+
     def commit(self) -> None: ...
 
     def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunForm:
+    """How a worker writes a run for a sink to append as it is: records in the output's form (``codec``),
+    fingerprinted for --verify (``verify``), compressed as one member or frame (``compression``)."""
+
+    codec: Codec
+    verify: bool
+    compression: Compression
 
 
 class CommitOnSuccess:
@@ -73,8 +89,11 @@ class CommitOnSuccess:
 class Output(CommitOnSuccess):
     """The records to one target: standard output (``path`` None or ``-``), a file, a device, a URL."""
 
-    def __init__(self, path: str | None = None, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None) -> None:
-        self.target: Target = open_target(path)
+    def __init__(
+        self, path: str | None = None, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None,
+        level: int | None = None,
+    ) -> None:
+        self.target: Target = open_target(path, level)
         self.name = self.target.name
         self.codec = codec  # internal records to the output's (-z)
         self.fingerprint = fingerprint  # sees every record given to ``write`` (--verify's written side)
@@ -100,20 +119,19 @@ class Output(CommitOnSuccess):
         if fd is None or not self.codec.identity or self.fingerprint is not None or fs.is_url(path):
             copy_through(path, self.write)
             return
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            offset = 0
-            try:
-                while offset < size:
-                    sent = os.sendfile(fd, f.fileno(), offset, size - offset)
-                    if not sent:
-                        break
-                    offset += sent
-            except BrokenPipeError:
-                raise
-            except OSError as err:
-                raise describe_os_error(f"error writing '{self.name}'", err) from None
-        self.bytes_written += offset
+        self.bytes_written += sendfile_all(fd, path, self.name)
+
+    def run_form(self) -> RunForm | None:
+        """Compressed output: workers write runs as whole members or frames, appended as they are."""
+        if not isinstance(self.target, Compressed):
+            return None
+        return RunForm(self.codec, self.fingerprint is not None, self.target.compression)
+
+    def append_run(self, path: str, nbytes: int) -> None:
+        """Append a run a worker wrote in ``run_form()`` (``nbytes``: its records' bytes, uncompressed)."""
+        assert isinstance(self.target, Compressed)
+        self.target.append_compressed(path)
+        self.bytes_written += nbytes
 
     def finish(self) -> None:
         """Complete the output (a compressor's trailer, the close); ``publish`` makes it appear."""

@@ -6,8 +6,8 @@ key order; a bucket too big for memory is scattered again by the next key
 bits. All paths order records by the same key, so a seed gives the same
 output whatever the budget or the number of jobs.
 
-With workers, pass 1 over plain files is cut into one run of whole records
-per worker, and pass 2 orders buckets in parallel, each written at its final
+With workers, pass 1 over files is cut into one run of whole records per
+worker (plain files by byte ranges, compressed files whole), and pass 2 orders buckets in parallel, each written at its final
 offset (file output) or through a temporary file copied in order (a pipe).
 """
 
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from ..core.gather import release_free_memory
 from ..core.order import order_frames
-from ..inputs.sources import InputInfo, check_unchanged, input_size, snapshot
+from ..inputs.sources import InputInfo, check_unchanged, input_size, planned_size, snapshot
 from .buckets import Buckets
 from .job import Job
 from .pass1 import Held, read_here, scatter_parallel
@@ -32,10 +32,11 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     plan, result = job.plan, job.result
     snap = snapshot(infos)
     size = input_size(infos)
-    if not job.executor.inline and size is not None and size > plan.capacity and all(i.splittable for i in infos):
+    planned = planned_size(infos)  # compressed files' sizes guessed
+    if not job.executor.inline and planned is not None and planned > plan.capacity and _files(infos):
         with _started(job) as pool:
             with result.timed("pass 1"):
-                buckets = scatter_parallel(job, infos, size, pool)
+                buckets = scatter_parallel(job, infos, planned, pool)
                 check_unchanged(snap)
             with result.timed("pass 2"):
                 _pass2(job, buckets, pool)
@@ -65,6 +66,12 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
             with _started(job) as pool:
                 _pass2(job, found.records, pool)
         _verify(job)
+
+
+def _files(infos: list[InputInfo]) -> bool:
+    """Can workers read the inputs: files, plain or compressed, but more than one compressed stream
+    unless it is the only input (a single compressed stream is read no faster by a worker)?"""
+    return all(i.kind == "file" for i in infos) and (len(infos) > 1 or not infos[0].compressed)
 
 
 def _order_held(job: Job, held: Held) -> None:

@@ -1,9 +1,10 @@
 """Pass 1: read the input once; hold it if it fits, else scatter every record into key-range bucket files.
 
-``read_here`` reads in this process (any input: a pipe, compressed data):
+``read_here`` reads in this process (any input: a pipe, data that fits):
 records are held while they fit, and spilled into bucket files once they
-do not. ``scatter_parallel`` cuts plain files into runs of whole records,
-one scatter task per worker.
+do not. ``scatter_parallel`` gives each worker a run of the input files:
+plain ones cut into byte ranges of whole records, compressed ones whole,
+decompressed by the worker that scatters them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 
 from ..core.plan import make_plan
 from ..core.records import Block, Records, ends_of, keyed, lengths_of
-from ..inputs.ranges import split_ranges
+from ..inputs.ranges import balanced_runs
 from ..inputs.reader import RecordReader, read_header
-from ..inputs.sources import InputInfo, Source
+from ..inputs.sources import InputInfo, Source, open_source
 from ..progress import Meter
-from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
 from .buckets import Buckets, feed
@@ -113,18 +113,18 @@ def _spill(job: Job, held: Held, size: int | None, rest: Iterator, tick: Callabl
 
 
 def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> Buckets:
-    """Scatter plain files in runs of whole records, a task per worker; the header is written here first."""
+    """Scatter files (``size`` bytes as read, guessed for compressed ones) in runs of whole records, a task
+    per worker: plain files cut into byte ranges, compressed ones whole. The header is written here first."""
     options, sep = job.options, job.options.sep
     paths = [info.source for info in infos]
     start = 0
     if options.header:
-        header, start = read_header(paths[0], options.header, sep, infos[0].size or 0)
+        first_size = infos[0].size if infos[0].size is not None else 1 << 62
+        header, start = read_header(paths[0], options.header, sep, first_size)
         job.out.write_header(header)
         if job.verifier is not None:
             job.verifier.read.update(header)
-    with fs.open_read(paths[0]) as first:  # type: ignore[arg-type]  # a plain file: a path
-        head = first.read(1 << 20)
-    per_record = (head.count(sep) + 1) / (len(head) + 1)
+    per_record = _records_per_byte(paths[0], sep)
     worker_plan = make_plan(job.worker_budget, job.max_open_files)
     where = placement(job.temp, job.executor.retries)
     remote = isinstance(where, Remote)
@@ -133,13 +133,14 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
     workers = job.executor.workers
     runs = max(workers, -(-size // REMOTE_TASK_BYTES)) if remote else workers
-    sizes = [info.size or 0 for info in infos]
+    sizes = [info.planned_size or 0 for info in infos]
+    compressed = [info.compressed for info in infos]
     tasks = [
         ScatterTask(
             tuple(segs), where, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
             job.verifier is not None,
         )
-        for i, segs in enumerate(split_ranges(paths, sizes, runs, sep, start))  # type: ignore[arg-type]
+        for i, segs in enumerate(balanced_runs(paths, sizes, compressed, runs, sep, start))  # type: ignore[arg-type]
     ]
     futures = [pool.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
     results = {}
@@ -156,3 +157,14 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
         for f in futures:
             job.verifier.read.merge(results[f].fingerprint)
     return merge_scatters([results[f] for f in futures], bits)
+
+
+def _records_per_byte(path: Source, sep: bytes) -> float:
+    """Records per byte in the first MiB of ``path`` as read (decompressed), to size the plan."""
+    stream, owned = open_source(path, sep)
+    try:
+        head = stream.read(1 << 20)
+    finally:
+        for f in owned:
+            f.close()
+    return (head.count(sep) + 1) / (len(head) + 1)

@@ -4,7 +4,8 @@ Three ways, by who writes and where (``order_buckets`` picks one):
 ``_order_here`` orders bucket after bucket in this process into the output;
 ``_order_at_offsets`` has workers write their runs of buckets straight at
 their final offsets of a plain output file; ``_order_streamed`` has workers
-write runs to temp files (or objects), copied to the output in key order.
+write runs to temp files (or objects), copied to the output in key order
+(for a compressed output, each compressed by its worker and appended as is).
 Each returns the most passes a bucket took (2: no bucket was split again).
 """
 
@@ -71,7 +72,10 @@ def _order_streamed(job: Job, buckets: Buckets, pool: Pool) -> int:
         for task, future in order:
             value = pool.result(future)
             passes = max(passes, _took(job, task, value))
-            job.out.copy_from(value.out_path)
+            if isinstance(task.dest, NewRun) and task.dest.form is not None:
+                job.out.append_run(value.out_path, sum(b.nbytes for b in task.buckets))
+            else:
+                job.out.copy_from(value.out_path)
             fs.remove(value.out_path)
             meter.to(job.out.bytes_written)
     return passes
@@ -86,11 +90,12 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
     # with temp space on an object store, workers may share no disk with this process: runs come back as objects
     where = placement(job.temp, job.executor.retries)
     codec, verify = Codec(job.options.sep), job.verifier is not None
+    form = job.out.run_form()  # compressed output: each run compressed by its worker
     tasks = []
     for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * job.executor.workers)):
         refs = tuple(BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run)
         # a new run stays internal: the parent's output translates and checks it as it copies it out
-        dest = NewRun(f"o{i}") if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
+        dest = NewRun(f"o{i}", form) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
         tasks.append(OrderTask(refs, buckets.consumed, job.worker_budget, where, dest, job.max_open_files))
     return tasks
 

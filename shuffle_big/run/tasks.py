@@ -14,7 +14,8 @@ a half-written file that a later attempt or the engine would read); or
 ``Remote`` (temp space on an object store: the task keeps its files in its
 own machine's temp directory and uploads what it hands on under a name of
 its own, with Private's rules besides). Where a pass-2 task writes is its
-``Destination``: ``AtOffset`` of the output file, or a ``NewRun`` of its own.
+``Destination``: ``AtOffset`` of the output file, or a ``NewRun`` of its own
+(compressed by the task when the output is: see ``outputs/compression.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ..core.plan import Plan, make_plan
 from ..core.records import NEWLINE, Buffer, Codec
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
-from ..outputs.sinks import outgoing
+from ..outputs.sinks import RunForm, outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
@@ -185,9 +186,11 @@ class AtOffset:
 
 @dataclass(frozen=True)
 class NewRun:
-    """Write a run file of one's own, named ``name``, in internal form: the engine copies it out in order."""
+    """Write a run file of one's own, named ``name``: in internal form for the engine to copy out in order,
+    or in ``form`` (the output's, compressed) for it to append as it is."""
 
     name: str
+    form: RunForm | None = None
 
 
 Destination = AtOffset | NewRun
@@ -233,16 +236,22 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         raise describe_os_error(f"cannot open '{out_path}'", err) from None
     at = offset or 0
     dest = task.dest
-    codec = dest.codec if isinstance(dest, AtOffset) else NEWLINE
-    fingerprint = Fingerprint() if isinstance(dest, AtOffset) and dest.verify else None
+    form = dest if isinstance(dest, AtOffset) else dest.form
+    codec = form.codec if form is not None else NEWLINE
+    fingerprint = Fingerprint() if form is not None and form.verify else None
+    compression = form.compression if isinstance(form, RunForm) else None
+    compressor = compression.compressor() if compression is not None else None
 
-    def write(data: Buffer, ends: np.ndarray | None = None) -> None:
+    def put(data: Buffer) -> None:
         nonlocal at
-        data = outgoing(data, fingerprint, codec, ends)
         try:
             at = pwrite_all(fd, data, at)
         except OSError as err:
             raise describe_os_error(error, err) from None
+
+    def write(data: Buffer, ends: np.ndarray | None = None) -> None:
+        data = outgoing(data, fingerprint, codec, ends)
+        put(data if compressor is None else compressor.compress(data))
 
     keep = keeps_inputs(task.where)
     try:
@@ -250,6 +259,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
             order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
             for b in task.buckets
         )
+        if compressor is not None:
+            put(compressor.flush())  # the run is one whole member or frame
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
     finally:
         os.close(fd)
