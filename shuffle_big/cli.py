@@ -90,6 +90,10 @@ class Command(click.Command):
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
 @click.option(
+    "--files-from", metavar="FILE", default=None,
+    help="Also read the inputs named in FILE, one path or URL a line (NUL-separated with -z); - is stdin.",
+)
+@click.option(
     "--compress-level", type=click.IntRange(min=1, max=22), default=None, metavar="N",
     help="Level of a .gz (1-9: 1-3 ISA-L's, fast; 4-9 zlib's) or .zst (1-22) output. [default: gzip 2, zstd 3]",
 )
@@ -160,7 +164,7 @@ class Command(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, files_from, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -177,7 +181,7 @@ def command(
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return None
     sep = b"\0" if zero_terminated else b"\n"
-    sources = _sources(files, echo, input_range, sep)
+    sources = _sources(files, echo, input_range, sep, files_from)
     if random_source is not None:
         if seed is not None:
             raise click.UsageError("cannot combine --seed and --random-source")
@@ -301,12 +305,22 @@ def _cluster(engine: str, scheduler: str | None, jobs: int):
     return DaskCluster(scheduler, jobs)
 
 
-def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes) -> list:
-    """What to read: the FILEs, or (-e) the ARGs as lines, or (-i) a range of numbers."""
-    from .inputs.sources import Lines, NumberRange
+def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes, files_from: str | None) -> list:
+    """What to read: the FILEs (and those --files-from names), or (-e) the ARGs as lines, or (-i) a range of numbers."""
+    from .inputs.sources import Lines, NumberRange, listed_in
 
     if echo and input_range is not None:
         raise click.UsageError("cannot combine -e and -i options")
+    if files_from is not None:
+        if echo or input_range is not None:
+            raise click.UsageError(f"cannot combine --files-from and {'-e' if echo else '-i'}")
+        if files_from == "-" and "-" in files:
+            raise click.UsageError("standard input cannot be both an input and the list of inputs (--files-from -)")
+        try:
+            named = [*files, *listed_in(files_from, sep)]
+        except ShuffleError as err:
+            _fail(str(err).removeprefix("shuffle-big: "))
+        return named or [Lines(b"")]  # an empty list names no input: nothing to shuffle, not standard input
     if echo:
         return [Lines(b"".join(os.fsencode(arg) + sep for arg in files))]
     if input_range is not None:

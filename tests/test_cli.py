@@ -98,7 +98,7 @@ def test_new_output_file_gets_umask_mode(tmp_path):
     "args, message",
     [
         (["missing.txt"], b"shuffle-big: cannot open 'missing.txt': No such file or directory\n"),
-        (["."], b"shuffle-big: cannot open '.': Is a directory\n"),
+        (["IN/x"], b"shuffle-big: cannot open 'IN/x': Not a directory\n"),
         (["-o", "no/such/dir/out.txt", "IN"], b"shuffle-big: cannot create 'no/such/dir/out.txt': No such file or directory\n"),
         (["-o", ".", "IN"], b"shuffle-big: cannot create '.': Is a directory\n"),
     ],

@@ -220,3 +220,21 @@ def test_compress_level_sets_the_size_and_is_checked(shards, tmp_path):
         proc = cli(*args, paths["plain"][0])
         assert proc.returncode == 2 and message in proc.stderr.decode(), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["l1.gz", "l19.zst", "l9.gz"]
+
+
+def test_bzip2_and_xz_inputs_are_decompressed_by_their_magic(shards, tmp_path):
+    import bz2
+    import lzma
+
+    paths, texts = shards
+    (tmp_path / "a.data").write_bytes(bz2.compress(texts[0][:500_000]))  # misnamed on purpose
+    (tmp_path / "b.txt.xz").write_bytes(lzma.compress(texts[1][:500_000]))
+    (tmp_path / "c.bz2").write_bytes(bz2.compress(b""))
+    (tmp_path / "d.txt").write_bytes(b"BZh91 is text: no block follows\n")  # bzip2's first 4 bytes, but text
+    for jobs, memory in [(1, "64M"), (2, "1M")]:
+        out = cli("-j", jobs, "-m", memory, "--seed", 3, *sorted(tmp_path.iterdir()), check=True).stdout
+        expected = [texts[0][:500_000], texts[1][:500_000], b"", b"BZh91 is text: no block follows\n"]
+        assert out == reference_order(expected, 3), f"-j {jobs} -m {memory}"
+    (tmp_path / "e.xz").write_bytes(lzma.compress(texts[2][:100_000])[:-30])  # truncated
+    proc = cli("--seed", 3, tmp_path / "e.xz")
+    assert proc.returncode == 1 and b"corrupt compressed data" in proc.stderr and proc.stderr.count(b"\n") == 1

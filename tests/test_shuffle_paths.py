@@ -99,3 +99,44 @@ def test_records_after_a_long_line_at_end_of_input(tmp_path, tail):
     for memory in ("1M", "64M"):
         proc = cli("--seed", 2, "-m", memory, src, check=True)
         assert proc.stdout == reference_order(src.read_bytes(), 2)
+
+
+def test_a_directory_is_the_files_under_it_sorted_by_path_without_hidden_ones(tmp_path):
+    root = tmp_path / "corpus"
+    (root / "b" / "deep").mkdir(parents=True)
+    (root / "_tmp").mkdir()
+    (root / ".git").mkdir()
+    files = {"a.txt": b"a1\na2\n", "b/deep/x.txt": b"x1\n", "b/c.txt": b"c1\nc2\nc3", "b/d.txt": b""}
+    for name, text in files.items():
+        (root / name).write_bytes(text)
+    for junk in ["_SUCCESS", ".part-0.crc", "_tmp/p.txt", ".git/HEAD"]:
+        (root / junk).write_bytes(b"junk\n")
+    (root / "link.txt").symlink_to(root / "a.txt")
+    order = sorted([*files, "link.txt"])  # by path: a.txt, b/c.txt, b/d.txt, b/deep/x.txt, link.txt
+    texts = [(root / name).read_bytes() for name in order]
+    for args in (["-m", "64M"], ["-m", "1M", "-j", "2"]):
+        proc = cli("--seed", 4, *args, root, check=True)
+        assert proc.stdout == reference_order(texts, 4)
+    # the same inputs named one by one, and through --files-from (NUL-separated with -z)
+    assert cli("--seed", 4, *(root / n for n in order), check=True).stdout == reference_order(texts, 4)
+    listing = tmp_path / "list"
+    listing.write_text("\n".join(str(root / n) for n in order) + "\n\n")
+    assert cli("--seed", 4, "--files-from", listing, check=True).stdout == reference_order(texts, 4)
+    proc = cli("--seed", 4, "--files-from", "-", input=b"".join(b"%s\n" % bytes(root / n) for n in order), check=True)
+    assert proc.stdout == reference_order(texts, 4)
+    zero = [t.replace(b"\n", b"\0") for t in texts]
+    for name, text in zip(order, zero):
+        (root / name).write_bytes(text) if name != "link.txt" else None
+    proc = cli("-z", "--seed", 4, "--files-from", "-", input=b"".join(b"%s\0" % bytes(root / n) for n in order), check=True)
+    assert proc.stdout == reference_order(zero, 4, b"\0")
+
+
+def test_an_empty_directory_or_list_is_no_input(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "list").write_bytes(b"")
+    assert cli(tmp_path / "empty", input=b"not read\n", check=True).stdout == b""
+    assert cli("--files-from", tmp_path / "list", input=b"not read\n", check=True).stdout == b""
+    proc = cli("--files-from", tmp_path / "missing")
+    assert proc.returncode == 1 and proc.stderr == f"shuffle-big: cannot open '{tmp_path / 'missing'}': No such file or directory\n".encode()
+    proc = cli("--files-from", "-", "-")
+    assert proc.returncode == 2 and b"standard input cannot be both" in proc.stderr

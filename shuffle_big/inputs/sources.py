@@ -1,9 +1,10 @@
 """Opening the inputs: files, standard input, compressed files, and lines given on the command line.
 
 A source is a path (``-`` is standard input), ``Lines`` (``-e``) or a
-``NumberRange`` (``-i``). Gzip and zstd input is recognised by its magic
-number, not its name, so ``zcat``-free pipelines and misnamed files work; a
-stream of several files of mixed kinds is one input.
+``NumberRange`` (``-i``); a directory stands for the files under it. Gzip,
+zstd, bzip2 and xz input is recognised by its magic number, not its name,
+so ``zcat``-free pipelines and misnamed files work; files of mixed kinds
+are shuffled together.
 """
 
 from __future__ import annotations
@@ -62,17 +63,34 @@ def display_name(source: Source) -> str:
     return "standard input" if source == "-" else source
 
 
+BZIP2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")  # a block, or the end of an empty stream
+XZ_MAGIC = b"\xfd7zXZ\x00"
+MAGIC_BYTES = 10  # what the longest check below looks at
+
+
 def is_compressed(magic: bytes) -> bool:
-    """Does a stream starting with these 4 bytes hold gzip (deflate, valid flags) or zstd data?
+    """Does a stream starting with these (``MAGIC_BYTES``) bytes hold gzip, zstd, bzip2 or xz data?
 
     Text never starts so (0x8b is not a valid first UTF-8 byte after 0x1f...), but
     binary records could; the whole header is checked to make that unlikely.
     """
-    return _is_gzip(magic) or magic.startswith(ZSTD_MAGIC)
+    return _kind(magic) is not None
+
+
+def _kind(magic: bytes) -> str | None:
+    if len(magic) >= 4 and magic.startswith(GZIP_MAGIC + b"\x08") and not magic[3] & 0xE0:
+        return "gzip"
+    if magic.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if magic[:3] == b"BZh" and magic[3:4].isdigit() and magic[3:4] != b"0" and magic[4:10] in BZIP2_BLOCKS:
+        return "bzip2"
+    if magic.startswith(XZ_MAGIC):
+        return "xz"
+    return None
 
 
 def _is_gzip(magic: bytes) -> bool:
-    return len(magic) == 4 and magic.startswith(GZIP_MAGIC + b"\x08") and not magic[3] & 0xE0
+    return _kind(magic) == "gzip"
 
 
 @dataclass(frozen=True)
@@ -129,8 +147,8 @@ def probe(source: Source, sep: bytes = b"\n") -> InputInfo:
         if not st.regular:  # a device: opened (as a directory fails to be), never read twice
             return InputInfo(source, "stream")
         try:
-            head = f.read(ZSTD_HEADER_MAX)
-            if not is_compressed(head[:4]):
+            head = f.read(max(ZSTD_HEADER_MAX, MAGIC_BYTES))
+            if not is_compressed(head[:MAGIC_BYTES]):
                 return InputInfo(source, "file", st.size, False, st)
             return InputInfo(source, "file", None, True, st, _expected_size(f, head, st.size))
         except OSError as err:
@@ -165,7 +183,32 @@ def _expected_size(f: BinaryIO, head: bytes, size: int) -> int:
 
 
 def probe_all(sources: list[Source], sep: bytes = b"\n") -> list[InputInfo]:
-    return [probe(source, sep) for source in sources]
+    return [probe(source, sep) for source in expand(sources)]
+
+
+def expand(sources: list[Source]) -> list[Source]:
+    """``sources`` with each directory replaced by the files under it (``fs.files_under``)."""
+    out: list[Source] = []
+    for source in sources:
+        if isinstance(source, str) and source != "-" and fs.is_directory(source):
+            out.extend(fs.files_under(source))
+        else:
+            out.append(source)
+    return out
+
+
+def listed_in(path: str, sep: bytes = b"\n") -> list[str]:
+    """The paths or URLs named in file ``path`` (``-``: standard input), one per ``sep``-ended record
+    (``--files-from``); empty records are skipped."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with fs.open_read(path) as f:
+                data = f.read()
+    except OSError as err:
+        raise describe_os_error(f"cannot read '{display_name(path)}'", err) from None
+    return [os.fsdecode(name) for name in data.split(sep) if name]
 
 
 def only_numbers(infos: list[InputInfo], header: int) -> NumberRange | None:
@@ -286,6 +329,14 @@ def _decompressing(f, magic: bytes, name: str):
         broken = cast(type[Exception], isal_zlib.error)  # the stub calls the class an instance
         # BadGzipFile (an OSError) is a bad CRC, length or member header: the data, not the disk
         return _Decoded(igzip.IGzipFile(fileobj=f, mode="rb"), (EOFError, broken, zlib.error, gzip.BadGzipFile))
+    if _kind(magic) == "bzip2":
+        import bz2
+
+        return _Decoded(bz2.BZ2File(f, "rb"), (EOFError, OSError))  # bz2 says "Invalid data stream" as an OSError
+    if _kind(magic) == "xz":
+        import lzma
+
+        return _Decoded(lzma.LZMAFile(f, "rb"), (EOFError, lzma.LZMAError))
     if magic.startswith(ZSTD_MAGIC):
         try:
             import zstandard
@@ -316,7 +367,7 @@ def open_source(source: Source, sep: bytes = b"\n", start: int = 0):
     raw = sys.stdin.buffer if source == "-" else fs.open_read(source)
     owned = [] if source == "-" else [raw]
     try:
-        magic = raw.read(4)
+        magic = raw.read(MAGIC_BYTES)
         if not is_compressed(magic):
             if start:
                 raw.seek(start)

@@ -68,6 +68,47 @@ def stat_of(path: str) -> Stat:
 REMOTE_BLOCK = 8 << 20
 
 
+def is_directory(path: str) -> bool:
+    """Is ``path`` a directory (a URL: a prefix with objects under it)? False if nothing is there."""
+    if is_url(path):
+        store, inner = _filesystem(path)
+        try:
+            return bool(store.isdir(inner))
+        except OSError:
+            return False
+    return os.path.isdir(local(path))
+
+
+def skipped(name: str) -> bool:
+    """Left out of a directory's files: hidden files and markers such as Spark's ``_SUCCESS`` (as pyarrow
+    datasets and Hadoop leave out names starting with ``.`` or ``_``)."""
+    return name.startswith((".", "_"))
+
+
+def files_under(path: str) -> list[str]:
+    """The regular files under directory ``path``, recursively, sorted by their path; none in a
+    directory (or file) whose name ``skipped`` leaves out. Links to files count; links to directories
+    are not followed."""
+    if is_url(path):
+        store, inner = _filesystem(path)
+        scheme = path.split("://", 1)[0]
+        found = []
+        for name in store.find(inner):
+            rel = name[len(inner.rstrip("/")) + 1 :] if name.startswith(inner.rstrip("/") + "/") else name
+            if not any(skipped(part) for part in rel.split("/")):
+                found.append(f"{scheme}://{name}" if not name.startswith(f"{scheme}://") else name)
+        return sorted(found)
+    found = []
+    for root, dirs, files in os.walk(local(path), onerror=_raise):
+        dirs[:] = [d for d in dirs if not skipped(d)]
+        found.extend(os.path.join(root, f) for f in files if not skipped(f) and os.path.isfile(os.path.join(root, f)))
+    return sorted(found)
+
+
+def _raise(err: OSError) -> None:
+    raise describe_os_error(f"cannot read directory '{err.filename}'", err)
+
+
 def open_read(path: str, end: int | None = None) -> BinaryIO:
     """Open for reading (seekable for files and object stores).
 
