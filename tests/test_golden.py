@@ -145,6 +145,16 @@ def test_several_inputs_are_pinned_plain_or_compressed(several, args, kind):
     assert digest(cli("--seed", 9, *args, *paths, check=True).stdout) == SEVERAL_SEED9
 
 
+@pytest.mark.slow
+def test_several_compressed_inputs_on_dask_and_a_compressed_output(several, tmp_path):
+    pytest.importorskip("distributed")
+    gz = [f"{p}.gz" for p in several]
+    assert digest(cli("--seed", 9, "--engine", "dask", "-j", "2", "-m", "8M", *gz, check=True).stdout) == SEVERAL_SEED9
+    out = tmp_path / "out.zst"
+    cli("--seed", 9, "--engine", "dask", "-j", "2", "-m", "8M", *gz, "-o", out, check=True)
+    assert digest(zstandard.ZstdDecompressor().stream_reader(out.read_bytes()).read()) == SEVERAL_SEED9
+
+
 SHARDS_SEED5 = ["7d310d1ab633743925387ba3d5babe21", "7bb0e1c58482c7635b8fa1aae14c6205", "acbf5f2a1c8dfda11aa63f2b0fc2eaa8"]
 
 

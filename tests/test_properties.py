@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from shuffle_big.core.plan import make_plan
 from shuffle_big.core.records import Codec
-from shuffle_big.inputs.sources import InputInfo, is_compressed, probe
+from shuffle_big.inputs.sources import MAGIC_BYTES, InputInfo, is_compressed, probe
 from shuffle_big.modes.head import write_head
 from shuffle_big.outputs.shards import ShardedOutput
 from shuffle_big.outputs.sinks import Output
@@ -36,7 +36,7 @@ INPUTS = {"recs": lines, "terminated": st.booleans(), "sep": seps, "seed": st.in
 
 def join(recs: list[bytes], sep: bytes, terminated: bool) -> bytes:
     data = sep.join(recs) + (sep if terminated and recs else b"")
-    return b"x" + data if is_compressed(data[:4]) else data  # that would be read as gzip or zstd
+    return b"x" + data if is_compressed(data[:MAGIC_BYTES]) else data  # that would be read as gzip, zstd, bzip2, xz
 
 
 def tiny_plan(capacity: int, block: int, piece: int, buckets: int):
