@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from helpers import records
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from shuffle_big.core.fingerprint import Fingerprint
 from shuffle_big.core.records import Block, LongRecord, Records
 from shuffle_big.inputs.reader import RecordReader, read_header
-from shuffle_big.inputs.sources import is_compressed
+from shuffle_big.inputs.sources import MAGIC_BYTES, is_compressed
 from shuffle_big.storage.frames import LongFrame, frame_buffers, read_frames, write_long
 from shuffle_big.storage.rawio import writev_all
 
@@ -39,7 +40,7 @@ def read_all(path, **kw) -> list[tuple[int, bytes]]:
 )
 def test_the_reader_yields_every_record_at_its_offset(tmp_path_factory, recs, terminated, block, long, most):
     data = b"\n".join(recs) + (b"\n" if terminated and recs else b"")
-    assume(not is_compressed(data[:4]))  # a gzip or zstd magic number means compressed input
+    assume(not is_compressed(data[:MAGIC_BYTES]))  # a gzip, zstd, bzip2 or xz magic number means compressed input
     path = tmp_path_factory.mktemp("r") / "in"
     path.write_bytes(data)
     got = read_all(path, block_size=block, long_threshold=long, max_records=most)
@@ -98,3 +99,29 @@ def test_frames_round_trip_with_a_long_record(tmp_path):
     assert isinstance(long, LongFrame) and long.key == 7 and long.length == 151
     assert b"".join(long.pieces) == b"L" * 150 + b"\n"  # read before the next frame: it streams
     assert list(streamed) == []
+
+
+def test_a_compressed_input_is_read_ahead_on_a_thread_that_stops_when_closed(tmp_path):
+    import gzip
+    import threading
+
+    from shuffle_big.inputs.sources import open_source
+
+    data = b"".join(b"%d\n" % i for i in range(200_000))
+    path = tmp_path / "in.gz"
+    path.write_bytes(gzip.compress(data))
+    stream, owned = open_source(str(path), prefetch=4096)
+    assert stream.read(4096) == data[:4096]
+    assert any(t.name == "shuffle-big-prefetch" for t in threading.enumerate())
+    for f in owned:
+        f.close()  # with chunks still to come: the thread must not hang on its full queue
+    assert not any(t.name == "shuffle-big-prefetch" for t in threading.enumerate())
+    stream, owned = open_source(str(path), prefetch=1 << 16)
+    assert b"".join(iter(lambda: stream.read(1 << 16), b"")) == data
+    path.write_bytes(gzip.compress(data)[:-100])
+    stream, owned = open_source(str(path), prefetch=1 << 16)
+    with pytest.raises(Exception, match="end-of-stream"):
+        while stream.read(1 << 16):
+            pass
+    for f in owned:
+        f.close()

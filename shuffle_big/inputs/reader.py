@@ -76,7 +76,7 @@ class RecordReader:
     def __iter__(self) -> Iterator[Block | LongRecord]:
         for i, seg in enumerate(self.sources):
             name = display_name(seg.path)
-            f, owned = open_source(seg.path, self.sep, seg.start)
+            f, owned = open_source(seg.path, self.sep, seg.start, prefetch=self.block_size)
             self._left = None if seg.end is None else seg.end - seg.start
             self._offset = seg.start
             try:

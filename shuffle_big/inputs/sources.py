@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -349,12 +351,69 @@ def _decompressing(f, magic: bytes, name: str):
     return f
 
 
-def open_source(source: Source, sep: bytes = b"\n", start: int = 0):
+class _Prefetched:
+    """A stream read ahead by a thread of its own, ``depth`` chunks of ``size`` bytes at most.
+
+    Decompressors (zlib, ISA-L, zstd, bz2, lzma) let go of the GIL while they
+    work, so a compressed input is decoded on one core while this process
+    scatters on another. A read error is raised by the ``read`` that meets it.
+    """
+
+    def __init__(self, stream: Any, size: int, depth: int = 2) -> None:
+        self.stream = stream
+        self.size = size
+        self.chunks: queue.Queue = queue.Queue(depth)
+        self.stopping = threading.Event()
+        self.pending = b""
+        self.ended = False
+        self.thread = threading.Thread(target=self._run, name="shuffle-big-prefetch", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                chunk = self.stream.read(self.size)
+                self._put(chunk)
+                if not chunk:
+                    return
+        except BaseException as err:  # handed to the reader, raised there
+            self._put(err)
+
+    def _put(self, item: Any) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.pending and not self.ended:
+            item = self.chunks.get()
+            if isinstance(item, BaseException):
+                self.ended = True
+                raise item
+            self.ended = not item
+            self.pending = item
+        if n < 0 or n >= len(self.pending):  # the reader asks for whole chunks: no copy
+            out, self.pending = self.pending, b""
+        else:
+            out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self.stream.close()
+
+
+def open_source(source: Source, sep: bytes = b"\n", start: int = 0, prefetch: int = 0):
     """A readable binary stream of ``source``'s bytes, decompressed, from byte ``start`` of them.
 
     A plain file is read from ``start`` on; a compressed one is decoded from its
     beginning and its first ``start`` bytes skipped (only a header comes before
     a compressed input's records: files are never cut inside a compressed stream).
+    ``prefetch``: read a compressed input ahead, on a thread, in chunks of this size.
     Returns (stream, the files to close afterwards).
     """
     if isinstance(source, Lines):
@@ -380,6 +439,9 @@ def open_source(source: Source, sep: bytes = b"\n", start: int = 0):
             if not skipped:
                 break
             start -= len(skipped)
+        if prefetch:
+            stream = _Prefetched(stream, prefetch)
+            owned = [stream, *owned[1:]]  # it closes the decoder, after its thread has stopped
         return stream, owned
     except CorruptInput as err:
         for f in owned:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from ..core.gather import release_free_memory
 from ..core.order import order_frames
-from ..inputs.sources import InputInfo, check_unchanged, input_size, planned_size, snapshot
+from ..inputs.sources import InputInfo, check_unchanged, planned_size, snapshot
 from .buckets import Buckets
 from .job import Job
 from .pass1 import Held, read_here, scatter_parallel
@@ -31,7 +31,6 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     """Shuffle the records of ``infos`` into ``job.out``; what was done goes to ``job.result``."""
     plan, result = job.plan, job.result
     snap = snapshot(infos)
-    size = input_size(infos)
     planned = planned_size(infos)  # compressed files' sizes guessed
     if not job.executor.inline and planned is not None and planned > plan.capacity and _files(infos):
         with _started(job) as pool:
@@ -46,7 +45,7 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     # to a temp file to scatter in parallel measured slower (1 GB of ~157-byte
     # lines, -j 2: 9.2 s with the copy, 7.3 s without; -j 1: 10.3 s).
     start = time.perf_counter()
-    found = read_here(job, [info.source for info in infos], size)
+    found = read_here(job, infos)
     check_unchanged(snap)
     job.out.write_header(found.header)
     if isinstance(found.records, Held):

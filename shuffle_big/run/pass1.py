@@ -17,7 +17,7 @@ from ..core.plan import make_plan
 from ..core.records import Block, Records, ends_of, keyed, lengths_of
 from ..inputs.ranges import balanced_runs
 from ..inputs.reader import RecordReader, read_header
-from ..inputs.sources import InputInfo, Source, open_source
+from ..inputs.sources import InputInfo, Source, input_size, open_source, planned_size
 from ..progress import Meter
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
@@ -53,9 +53,11 @@ class Read:
     header: bytes
 
 
-def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
+def read_here(job: Job, infos: list[InputInfo]) -> Read:
     """Read the input in this process: held if it fits, else scattered into bucket files."""
     plan, options = job.plan, job.options
+    paths = [info.source for info in infos]
+    size, planned = input_size(infos), planned_size(infos)  # exact; with compressed sizes guessed
     seen = job.verifier.read if job.verifier else None
     reader = RecordReader(paths, **plan.reader_sizes, sep=options.sep, header=options.header, fingerprint=seen)
     held = Held([], 0, 0)
@@ -78,7 +80,7 @@ def read_here(job: Job, paths: list[Source], size: int | None) -> Read:
                 rest: Iterator = items
             else:
                 rest = itertools.chain([item], items)  # a record too long to hold: scattered first
-            return Read(_spill(job, held, size, rest, tick), reader.header)
+            return Read(_spill(job, held, planned, size is not None, rest, tick), reader.header)
     return Read(held, reader.header)
 
 
@@ -88,20 +90,22 @@ def _too_big(job: Job, size: int | None, held: Held) -> bool:
     return size is not None and plan.cost(size, int(size * held.nrecords / held.nbytes)) > plan.capacity
 
 
-def _estimate(job: Job, size: int | None, per_record: float, local: bool = True) -> tuple[float, float]:
-    """Bytes and records of the whole input; checks local temp space for a known size if it goes there."""
+def _estimate(job: Job, size: int | None, per_record: float, check_space: bool) -> tuple[float, float]:
+    """Bytes and records of the whole input (``size``: exact or guessed); with ``check_space`` (an exact
+    size, buckets on local disk), fails now if local temp space cannot hold them."""
     if size is None:
         return float(1 << 62), float(1 << 58)  # unknown input: as many buckets as the limits allow
     nrecords = size * per_record
-    if local:
+    if check_space:
         job.temp.require(job.plan.cost(size, int(nrecords)) + HEADER.size * (size // job.plan.block_size + 1))
     return float(size), nrecords
 
 
-def _spill(job: Job, held: Held, size: int | None, rest: Iterator, tick: Callable[[], None]) -> Buckets:
-    """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest."""
+def _spill(job: Job, held: Held, size: int | None, exact: bool, rest: Iterator, tick: Callable[[], None]) -> Buckets:
+    """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest.
+    ``size``: the input's bytes, ``exact`` or guessed (compressed input), None if unknown (a pipe)."""
     per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
-    bits = job.plan.bucket_bits(*_estimate(job, size, per_record), 0)
+    bits = job.plan.bucket_bits(*_estimate(job, size, per_record, exact), 0)
     with FileBuckets(job.temp.local_dir(), job.temp.new_name(), 0, bits, job.plan) as sink:
         for block in held.drain():
             sink.add_block(block.data, ends_of(block.lengths), block.keys)
@@ -128,7 +132,8 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     worker_plan = make_plan(job.worker_budget, job.max_open_files)
     where = placement(job.temp, job.executor.retries)
     remote = isinstance(where, Remote)
-    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, local=not remote), 0)
+    exact = not any(info.compressed for info in infos)
+    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, check_space=exact and not remote), 0)
     # Through an object store, a task keeps its buckets on its worker's disk until it ends: ranges of at
     # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
     workers = job.executor.workers
