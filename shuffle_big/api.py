@@ -70,7 +70,10 @@ def shuffle(
             result.in_memory = result.passes == 1
     elif head is not None:
         with _output(config, output, None, config.shards) as out, result.timed("in memory"):
-            result.records, result.bytes = write_head(infos, plan, seed, head, out, config.progress, sep, header)
+            parallel = None if executor.inline else executor.map
+            result.records, result.bytes = write_head(
+                infos, plan, seed, head, out, config.progress, sep, header, executor.workers, parallel,
+            )
     else:
         verifier = Verifier() if config.verify else None
         written = verifier.written if verifier else None

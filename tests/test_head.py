@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from helpers import cli, numbered_lines, parse, reference_order
+from helpers import cli, numbered_lines, parse, records, reference_order
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +60,34 @@ def test_head_counts_match_gnu_shuf(tmp_path, n):
     assert len(ours.splitlines()) == len(theirs.splitlines())
     assert set(ours.splitlines()) <= set(src.read_bytes().splitlines())
     assert len(set(ours.splitlines())) == len(ours.splitlines())  # a sample without replacement: no line twice
+
+
+@pytest.mark.parametrize("extra", [{}, {"header": 2}, {"sep": b"\0"}], ids=["plain", "header", "-z"])
+def test_head_over_many_files_is_read_by_workers(tmp_path, monkeypatch, extra):
+    """Each worker keeps the n smallest keys of its files; the first n of their union are the permutation's."""
+    import gzip
+
+    import zstandard
+
+    import shuffle_big
+    from shuffle_big.modes import head as head_mode
+
+    sep = extra.get("sep", b"\n")
+    texts = [numbered_lines(20_000 + 5_000 * i, 3).replace(b"\n", sep) for i in range(5)]
+    paths = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"in{i}"
+        path.write_bytes(gzip.compress(text, 1) if i % 2 else zstandard.ZstdCompressor().compress(text) if i % 3 else text)
+        paths.append(str(path))
+    monkeypatch.setattr(head_mode, "WORKERS_FROM_BYTES", 0)  # else only inputs over 256 MB go to workers
+    used = []
+    real = head_mode._head_by_workers
+    monkeypatch.setattr(head_mode, "_head_by_workers", lambda *a: used.append(a) or real(*a))
+    full = reference_order(texts, 5, sep, extra.get("header", 0))
+    for n in (0, 1, 1000, 10**6):
+        out = tmp_path / "out"
+        result = shuffle_big.shuffle(paths, str(out), jobs=2, memory=64 << 20, seed=5, head=n, **extra)
+        top = b"".join(records(full, sep)[: extra.get("header", 0) + n])
+        assert out.read_bytes() == top, n
+        assert result.records == len(records(full, sep)) - extra.get("header", 0)
+    assert len(used) == 3  # -n 0 reads nothing and starts no worker

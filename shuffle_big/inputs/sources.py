@@ -451,3 +451,14 @@ def open_source(source: Source, sep: bytes = b"\n", start: int = 0, prefetch: in
         for f in owned:
             f.close()
         raise describe_os_error(f"error reading '{name}'", err) from None
+
+
+def records_per_byte(source: Source, sep: bytes = b"\n") -> float:
+    """Records per byte in the first MiB of ``source`` as read (decompressed), to size a plan."""
+    stream, owned = open_source(source, sep)
+    try:
+        head = stream.read(1 << 20)
+    finally:
+        for f in owned:
+            f.close()
+    return (head.count(sep) + 1) / (len(head) + 1)

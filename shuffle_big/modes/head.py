@@ -8,18 +8,30 @@ the result is byte-identical to the full shuffle's first N lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..core.gather import gather
 from ..core.keys import derive_keys, key_of, keys_of
 from ..core.order import order_records
-from ..core.plan import HELD_PER_RECORD, Plan
+from ..core.plan import HELD_PER_RECORD, Plan, make_plan
 from ..core.records import Block, LongRecord, Records, ends_of, keyed, lengths_of, write_lines
 from ..errors import ShuffleError
-from ..inputs.reader import RecordReader
-from ..inputs.sources import InputInfo, NumberRange, check_unchanged, input_size, only_numbers, snapshot
+from ..inputs.ranges import balanced_runs
+from ..inputs.reader import RecordReader, Segment, read_header
+from ..inputs.sources import (
+    InputInfo,
+    NumberRange,
+    check_unchanged,
+    input_size,
+    only_numbers,
+    planned_size,
+    records_per_byte,
+    snapshot,
+)
 from ..progress import Meter
 from ..sizes import format_size
 
@@ -27,7 +39,15 @@ from ..sizes import format_size
 def head_of_permutation(
     items: Iterable[Block | LongRecord], mix: tuple[int, int], n: int, plan: Plan,
 ) -> tuple[memoryview, int, int]:
-    """The ``n`` records with the smallest keys, in key order, as one buffer; and records, bytes read.
+    """The ``n`` records with the smallest keys, in key order, as one buffer; and records, bytes read."""
+    held, seen, nbytes = candidates(items, mix, n, plan)
+    return (order_records(held)[0] if held else memoryview(b"")), seen, nbytes
+
+
+def candidates(
+    items: Iterable[Block | LongRecord], mix: tuple[int, int], n: int, plan: Plan,
+) -> tuple[list[Records], int, int]:
+    """The ``n`` records with the smallest keys (fewer if fewer are read), in no order; and records, bytes read.
 
     Candidates are held as ``Records`` chunks (a block's buffer, or what a
     gather kept of it), never as a Python object per record.
@@ -71,7 +91,7 @@ def head_of_permutation(
             )
     if held_records > n:
         held, _ = _prune(held, n)
-    return (order_records(held)[0] if held else memoryview(b"")), seen, nbytes
+    return held, seen, nbytes
 
 
 def _select(chunk: Records, keep: np.ndarray) -> Records:
@@ -97,8 +117,13 @@ def _prune(held: list[Records], n: int) -> tuple[list[Records], np.uint64]:
 
 def write_head(
     infos: list[InputInfo], plan: Plan, seed: int, n: int, out, progress: bool, sep: bytes = b"\n", header: int = 0,
+    workers: int = 1, map_tasks: MapTasks | None = None,
 ) -> tuple[int, int]:
-    """``-n``: the first ``n`` records of the permutation to ``out``; return the records and bytes read."""
+    """``-n``: the first ``n`` records of the permutation to ``out``; return the records and bytes read.
+
+    With ``map_tasks`` (runs ``HeadTask``s on ``workers`` workers sharing ``plan``'s budget), files
+    are read in parallel, each worker keeping the ``n`` smallest keys of its run of them.
+    """
     paths = [info.source for info in infos]
     numbers = only_numbers(infos, header)
     if numbers is not None and numbers.hi < 1 << 62 and n * 48 <= plan.capacity:
@@ -108,6 +133,13 @@ def write_head(
         write_lines([b"%d" % k for k in picked], out.write)
         return numbers.hi - numbers.lo + 1, numbers.size(len(sep))
     snap = snapshot(infos)
+    if map_tasks is not None and _worth_workers(infos, plan, n, workers, sep):
+        first, records, nbytes, top = _head_by_workers(infos, plan, seed, n, sep, header, workers, map_tasks)
+        check_unchanged(snap)
+        out.write_header(top)
+        out.expect(min(n, records))
+        out.write(first)
+        return records, nbytes
     reader = RecordReader(paths, **plan.reader_sizes, sep=sep, header=header)
     with Meter(progress, "reading", input_size(infos)) as meter:
 
@@ -147,3 +179,75 @@ def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int
                 best_keys, best = best_keys[keep], best[keep]
         offset += (b - a + 1) * (digits + 1)
     return best[np.argsort(best_keys)].tolist()
+
+
+@dataclass(frozen=True)
+class HeadTask:
+    """``-n`` for one run of the input files: their ``n`` records of smallest key."""
+
+    segments: tuple[Segment, ...]
+    n: int
+    budget: int  # memory for this task
+    seed: int
+    sep: bytes = b"\n"
+
+
+class HeadResult(NamedTuple):
+    records: Records  # the n of smallest key, in no order
+    seen: int  # records read
+    nbytes: int  # bytes read
+
+
+MapTasks = Callable[[Callable[[HeadTask], HeadResult], list[HeadTask]], list[HeadResult]]
+
+# Below this much input, starting workers (~0.3 s each, spawned) costs more than reading here saves.
+WORKERS_FROM_BYTES = 256 << 20
+
+
+def _worth_workers(infos: list[InputInfo], plan: Plan, n: int, workers: int, sep: bytes) -> bool:
+    """Files worth reading in parallel, and each worker's budget holding its 2n candidates (at the
+    first file's record length)?"""
+    size = planned_size(infos)
+    if workers < 2 or size is None or size < WORKERS_FROM_BYTES or not all(i.kind == "file" for i in infos):
+        return False
+    per_byte = records_per_byte(infos[0].source, sep)
+    record = 1 / per_byte if per_byte else size
+    worker = make_plan(plan.budget // workers)
+    return worker.cost(int(2 * n * record), 2 * n) <= worker.capacity // 2
+
+
+def _head_by_workers(
+    infos: list[InputInfo], plan: Plan, seed: int, n: int, sep: bytes, header: int, workers: int, map_tasks: MapTasks,
+) -> tuple[memoryview, int, int, bytes]:
+    """The first ``n`` records from workers' candidates: (buffer, records read, bytes read, header)."""
+    paths = [str(info.source) for info in infos]
+    top, start = b"", 0
+    if header:
+        first_size = infos[0].size if infos[0].size is not None else 1 << 62
+        top, start = read_header(paths[0], header, sep, first_size)
+    sizes = [info.planned_size or 0 for info in infos]
+    runs = balanced_runs(paths, sizes, [info.compressed for info in infos], workers, sep, start)
+    tasks = [HeadTask(tuple(run), n, plan.budget // workers, seed, sep) for run in runs]
+    results = map_tasks(run_head, tasks)
+    held = [r.records for r in results if len(r.records.keys)]
+    if sum(len(c.keys) for c in held) > n:
+        held, _ = _prune(held, n)
+    first = order_records(held)[0] if held else memoryview(b"")
+    return first, sum(r.seen for r in results), sum(r.nbytes for r in results), top  # as read here: header aside
+
+
+def run_head(task: HeadTask) -> HeadResult:
+    """Run ``task`` (in a worker): its run's ``n`` smallest keys and their records."""
+    plan = make_plan(task.budget)
+    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep)
+    held, seen, nbytes = candidates(reader, derive_keys(task.seed), task.n, plan)
+    if len(held) != 1:
+        held = [Records(b"".join(c.data for c in held), *_joined(held))] if held else [_NONE]
+    return HeadResult(held[0], seen, nbytes)
+
+
+def _joined(held: list[Records]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([c.keys for c in held]), np.concatenate([c.lengths for c in held])
+
+
+_NONE = Records(b"", np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32))

@@ -17,7 +17,7 @@ from ..core.plan import make_plan
 from ..core.records import Block, Records, ends_of, keyed, lengths_of
 from ..inputs.ranges import balanced_runs
 from ..inputs.reader import RecordReader, read_header
-from ..inputs.sources import InputInfo, Source, input_size, open_source, planned_size
+from ..inputs.sources import InputInfo, input_size, planned_size, records_per_byte
 from ..progress import Meter
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
@@ -128,7 +128,7 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
         job.out.write_header(header)
         if job.verifier is not None:
             job.verifier.read.update(header)
-    per_record = _records_per_byte(paths[0], sep)
+    per_record = records_per_byte(paths[0], sep)
     worker_plan = make_plan(job.worker_budget, job.max_open_files)
     where = placement(job.temp, job.executor.retries)
     remote = isinstance(where, Remote)
@@ -163,13 +163,3 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
             job.verifier.read.merge(results[f].fingerprint)
     return merge_scatters([results[f] for f in futures], bits)
 
-
-def _records_per_byte(path: Source, sep: bytes) -> float:
-    """Records per byte in the first MiB of ``path`` as read (decompressed), to size the plan."""
-    stream, owned = open_source(path, sep)
-    try:
-        head = stream.read(1 << 20)
-    finally:
-        for f in owned:
-            f.close()
-    return (head.count(sep) + 1) / (len(head) + 1)

@@ -53,6 +53,12 @@ class Executor:
     def budget_per_worker(self, budget: int) -> int:
         return budget // self.workers if self.shares_budget else budget
 
+    def map(self, fn: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+        """``fn(task)`` for each task on the workers (started for it), the values in the tasks' order."""
+        with self.start() as pool:
+            futures = [pool.submit(fn, task) for task in tasks]
+            return [pool.result(f) for f in futures]
+
 
 def each_done(pool: Pool, futures: Iterable[Future], meter: Meter, progress: Callable[[], int]) -> Iterator[tuple[Future, Any]]:
     """(future, value) as tasks finish, in any order; a task's error is raised at once.
