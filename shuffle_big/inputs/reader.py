@@ -235,12 +235,13 @@ def fingerprinted(items: Iterator[Block | LongRecord], fp: Fingerprint) -> Itera
         yield item
 
 
-def read_header(path: Source, header: int, sep: bytes, size: int) -> tuple[bytes, int]:
-    """The first ``header`` records of ``path`` (a plain file of ``size`` bytes) and where the rest starts.
+def read_header(path: Source, header: int, sep: bytes, size: int | None) -> tuple[bytes, int]:
+    """The first ``header`` records of file ``path`` (of ``size`` bytes as read; None: not known, as for
+    compressed data) and where the rest starts, as bytes of it read.
 
     A file that is all header and lacks its last newline gets one, so the
     rest starts at the file's end, not past it.
     """
     reader = RecordReader([path], 1 << 16, 1 << 16, sep, header)
     next(iter(reader), None)  # the header is read on the way to the first block
-    return reader.header, min(len(reader.header), size)
+    return reader.header, len(reader.header) if size is None else min(len(reader.header), size)

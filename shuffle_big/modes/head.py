@@ -223,8 +223,7 @@ def _head_by_workers(
     paths = [str(info.source) for info in infos]
     top, start = b"", 0
     if header:
-        first_size = infos[0].size if infos[0].size is not None else 1 << 62
-        top, start = read_header(paths[0], header, sep, first_size)
+        top, start = read_header(paths[0], header, sep, infos[0].size)
     sizes = [info.planned_size or 0 for info in infos]
     runs = balanced_runs(paths, sizes, [info.compressed for info in infos], workers, sep, start)
     tasks = [HeadTask(tuple(run), n, plan.budget // workers, seed, sep) for run in runs]

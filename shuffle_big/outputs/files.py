@@ -228,10 +228,8 @@ class Compressed(Target):
         self._empty = False
         if self.inner.fd is not None and not fs.is_url(path):
             sendfile_all(self.inner.fd, path, self.name)
-            return
-        with fs.open_read(path) as f:
-            while chunk := f.read(1 << 20):
-                self.inner.write(chunk)
+        else:
+            copy_through(path, self.inner.write)
 
     def _end_member(self) -> None:
         if self._compressor is not None:
@@ -253,6 +251,13 @@ class Compressed(Target):
 
     def discard(self) -> None:
         self.inner.discard()
+
+
+def copy_through(path: str, write) -> None:
+    """Feed file (or URL) ``path`` to ``write`` in 1 MB chunks."""
+    with fs.open_read(path) as f:
+        while chunk := f.read(1 << 20):
+            write(chunk)
 
 
 def sendfile_all(fd: int, path: str, name: str) -> int:

@@ -16,7 +16,8 @@ from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from ..errors import ShuffleError
 from ..storage import fs
-from .sinks import CommitOnSuccess, Output, copy_through
+from .files import copy_through
+from .sinks import CommitOnSuccess, Output
 
 
 def shard_paths(pattern: str, count: int) -> list[str]:

@@ -19,7 +19,7 @@ from ..core.records import NEWLINE, Buffer, Codec
 from ..signals import critical_section
 from ..storage import fs
 from .compression import Compression
-from .files import AtomicFile, Compressed, Target, open_target, sendfile_all
+from .files import AtomicFile, Compressed, Target, copy_through, open_target, sendfile_all
 
 
 class Sink(Protocol):
@@ -154,9 +154,3 @@ def outgoing(data: Buffer, fingerprint: Fingerprint | None, codec: Codec, ends: 
         fingerprint.update(data, ends)
     return data if codec.identity else codec.encode(bytes(data))  # no copy of a buffer the ordering filled
 
-
-def copy_through(path: str, write) -> None:
-    """Feed file (or URL) ``path`` to ``write`` in 1 MB chunks."""
-    with fs.open_read(path) as f:
-        while chunk := f.read(1 << 20):
-            write(chunk)

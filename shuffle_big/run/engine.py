@@ -7,8 +7,9 @@ bits. All paths order records by the same key, so a seed gives the same
 output whatever the budget or the number of jobs.
 
 With workers, pass 1 over files is cut into one run of whole records per
-worker (plain files by byte ranges, compressed files whole), and pass 2 orders buckets in parallel, each written at its final
-offset (file output) or through a temporary file copied in order (a pipe).
+worker (plain files by byte ranges, compressed files whole), and pass 2
+orders buckets in parallel, each written at its final offset (file output)
+or through a temporary file copied in order (a pipe, a compressed output).
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
 
 
 def _files(infos: list[InputInfo]) -> bool:
-    """Can workers read the inputs: files, plain or compressed, but more than one compressed stream
-    unless it is the only input (a single compressed stream is read no faster by a worker)?"""
+    """Can workers read the inputs: all files, plain or compressed, unless the only input is one
+    compressed file (a worker would read it no faster than this process)?"""
     return all(i.kind == "file" for i in infos) and (len(infos) > 1 or not infos[0].compressed)
 
 

@@ -123,8 +123,7 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     paths = [info.source for info in infos]
     start = 0
     if options.header:
-        first_size = infos[0].size if infos[0].size is not None else 1 << 62
-        header, start = read_header(paths[0], options.header, sep, first_size)
+        header, start = read_header(paths[0], options.header, sep, infos[0].size)
         job.out.write_header(header)
         if job.verifier is not None:
             job.verifier.read.update(header)
