@@ -67,3 +67,13 @@ def test_temp_space_on_an_object_store_needs_the_dask_engine(tmp_path):
         1, b"shuffle-big: -T 'memory://tmp': temporary space on an object store is for --engine dask; "
            b"the local engine needs a directory\n",
     )
+
+
+def test_a_url_prefix_is_the_objects_under_it(mem, tmp_path):
+    texts = {"/corpus/a.txt.gz": b"a1\na2\n", "/corpus/b/x.txt": b"x1\nx2\nx3\n"}
+    mem.pipe("/corpus/a.txt.gz", gzip.compress(texts["/corpus/a.txt.gz"]))
+    mem.pipe("/corpus/b/x.txt", texts["/corpus/b/x.txt"])
+    mem.pipe("/corpus/_SUCCESS", b"")
+    mem.pipe("/corpus/.part.crc", b"junk\n")
+    shuffle(["memory://corpus"], str(tmp_path / "out.txt"), seed=6)
+    assert (tmp_path / "out.txt").read_bytes() == reference_order(list(texts.values()), 6)
