@@ -92,6 +92,15 @@ class Records(NamedTuple):
     lengths: np.ndarray  # uint32 (a longer record than plan.LONGEST_HELD streams instead of being held)
 
 
+def joined(chunks: list[Records]) -> Records:
+    """``chunks`` as one ``Records`` in order, its data bytes (no records at all for none)."""
+    return Records(
+        b"".join(c.data for c in chunks),
+        np.concatenate([c.keys for c in chunks]) if chunks else np.empty(0, dtype=np.uint64),
+        np.concatenate([c.lengths for c in chunks]) if chunks else np.empty(0, dtype=np.uint32),
+    )
+
+
 def lengths_of(ends: np.ndarray) -> np.ndarray:
     """Record lengths from record ends."""
     return np.diff(ends, prepend=0).astype(np.uint32)

@@ -13,6 +13,7 @@ import heapq
 from ..core.keys import input_base, input_span
 from ..storage import fs
 from .reader import Segment
+from .sources import InputInfo
 
 
 def _next_record_start(path: str, pos: int, size: int, sep: bytes) -> int:
@@ -72,6 +73,13 @@ def _cut(
                 segs.append(Segment(paths[k], lo, hi, base + lo, base + input_span(inputs)))
         runs.append(segs)
     return runs
+
+
+def file_runs(infos: list[InputInfo], parts: int, sep: bytes = b"\n", start: int = 0) -> list[list[Segment]]:
+    """The input files (``infos``) as ``parts`` balanced runs, from byte ``start`` of the first (after a header)."""
+    paths = [str(info.source) for info in infos]
+    sizes = [info.planned_size or 0 for info in infos]
+    return balanced_runs(paths, sizes, [info.compressed for info in infos], parts, sep, start)
 
 
 def balanced_runs(

@@ -18,9 +18,9 @@ from ..core.gather import gather
 from ..core.keys import derive_keys, key_of, keys_of
 from ..core.order import order_records
 from ..core.plan import HELD_PER_RECORD, Plan, make_plan
-from ..core.records import Block, LongRecord, Records, ends_of, keyed, lengths_of, write_lines
+from ..core.records import Block, LongRecord, Records, ends_of, joined, keyed, lengths_of, write_lines
 from ..errors import ShuffleError
-from ..inputs.ranges import balanced_runs
+from ..inputs.ranges import file_runs
 from ..inputs.reader import RecordReader, Segment, read_header
 from ..inputs.sources import (
     InputInfo,
@@ -107,12 +107,7 @@ def _prune(held: list[Records], n: int) -> tuple[list[Records], np.uint64]:
     """Keep the ``n`` smallest keys (they are distinct) and their records, as one chunk; and the n-th key."""
     keys = np.concatenate([c.keys for c in held])
     kth = np.partition(keys, n - 1)[n - 1]
-    kept = [_select(c, c.keys <= kth) for c in held]
-    joined = Records(
-        b"".join(c.data for c in kept), np.concatenate([c.keys for c in kept]),
-        np.concatenate([c.lengths for c in kept]),
-    )
-    return [joined], kth
+    return [joined([_select(c, c.keys <= kth) for c in held])], kth
 
 
 def write_head(
@@ -220,13 +215,8 @@ def _head_by_workers(
     infos: list[InputInfo], plan: Plan, seed: int, n: int, sep: bytes, header: int, workers: int, map_tasks: MapTasks,
 ) -> tuple[memoryview, int, int, bytes]:
     """The first ``n`` records from workers' candidates: (buffer, records read, bytes read, header)."""
-    paths = [str(info.source) for info in infos]
-    top, start = b"", 0
-    if header:
-        top, start = read_header(paths[0], header, sep, infos[0].size)
-    sizes = [info.planned_size or 0 for info in infos]
-    runs = balanced_runs(paths, sizes, [info.compressed for info in infos], workers, sep, start)
-    tasks = [HeadTask(tuple(run), n, plan.budget // workers, seed, sep) for run in runs]
+    top, start = read_header(infos[0].source, header, sep, infos[0].size) if header else (b"", 0)
+    tasks = [HeadTask(tuple(run), n, plan.budget // workers, seed, sep) for run in file_runs(infos, workers, sep, start)]
     results = map_tasks(run_head, tasks)
     held = [r.records for r in results if len(r.records.keys)]
     if sum(len(c.keys) for c in held) > n:
@@ -240,13 +230,4 @@ def run_head(task: HeadTask) -> HeadResult:
     plan = make_plan(task.budget)
     reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep)
     held, seen, nbytes = candidates(reader, derive_keys(task.seed), task.n, plan)
-    if len(held) != 1:
-        held = [Records(b"".join(c.data for c in held), *_joined(held))] if held else [_NONE]
-    return HeadResult(held[0], seen, nbytes)
-
-
-def _joined(held: list[Records]) -> tuple[np.ndarray, np.ndarray]:
-    return np.concatenate([c.keys for c in held]), np.concatenate([c.lengths for c in held])
-
-
-_NONE = Records(b"", np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32))
+    return HeadResult(joined(held), seen, nbytes)

@@ -49,22 +49,24 @@ class Compression:
         return zstandard.ZstdCompressor(level=self.level).compressobj()
 
 
+# output name ending -> (codec, default level, highest level)
+KINDS: dict[str, tuple[Literal["gzip", "zstd"], int, int]] = {".gz": ("gzip", GZIP_DEFAULT, 9), ".zst": ("zstd", ZSTD_DEFAULT, 22)}
+
+
 def compression_for(path: str, level: int | None = None) -> Compression | None:
     """The compression an output named ``path`` calls for (by its ending), or None (then ``level`` must be None)."""
-    if path.endswith(".gz"):
-        found = Compression("gzip", GZIP_DEFAULT if level is None else level)
-        if not 1 <= found.level <= 9:
-            raise ConfigError(f"--compress-level for gzip output is 1 to 9, not {found.level}")
-        return found
-    if path.endswith(".zst"):
-        found = Compression("zstd", ZSTD_DEFAULT if level is None else level)
-        if not 1 <= found.level <= 22:
-            raise ConfigError(f"--compress-level for zstd output is 1 to 22, not {found.level}")
-        _zstandard(found, path)
-        return found
-    if level is not None:
-        raise ConfigError(f"--compress-level needs an output named .gz or .zst, not '{path}'")
-    return None
+    ending = next((e for e in KINDS if path.endswith(e)), None)
+    if ending is None:
+        if level is not None:
+            raise ConfigError(f"--compress-level needs an output named .gz or .zst, not '{path}'")
+        return None
+    kind, default, highest = KINDS[ending]
+    found = Compression(kind, default if level is None else level)
+    if not 1 <= found.level <= highest:
+        raise ConfigError(f"--compress-level for {kind} output is 1 to {highest}, not {found.level}")
+    if kind == "zstd":
+        _zstandard(found, path)  # a missing extra is a clean error before any file exists
+    return found
 
 
 def _zstandard(compression: Compression, path: str = "") -> Any:

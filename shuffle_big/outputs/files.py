@@ -23,7 +23,7 @@ import tempfile
 from typing import Any
 
 from ..core.records import Buffer
-from ..errors import ConfigError, ShuffleError, describe_os_error
+from ..errors import ShuffleError, describe_os_error
 from ..signals import critical_section
 from ..storage import fs
 from ..storage.rawio import writev_all
@@ -281,8 +281,7 @@ def sendfile_all(fd: int, path: str, name: str) -> int:
 def open_target(path: str | None, level: int | None = None) -> Target:
     """The target ``-o`` names (None or ``-``: standard output), compressed by its name at ``level``."""
     if path in (None, "-"):
-        if level is not None:
-            raise ConfigError("--compress-level needs an output named .gz or .zst, not standard output")
+        compression_for("standard output", level)  # a level with no name to call for it is an error
         return Target()
     path = fs.local(path)
     compression = compression_for(path, level)  # before any file exists: a missing extra is a clean error

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..core.plan import make_plan
 from ..core.records import Block, Records, ends_of, keyed, lengths_of
-from ..inputs.ranges import balanced_runs
+from ..inputs.ranges import file_runs
 from ..inputs.reader import RecordReader, read_header
 from ..inputs.sources import InputInfo, input_size, planned_size, records_per_byte
 from ..progress import Meter
@@ -120,14 +120,13 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     """Scatter files (``size`` bytes as read, guessed for compressed ones) in runs of whole records, a task
     per worker: plain files cut into byte ranges, compressed ones whole. The header is written here first."""
     options, sep = job.options, job.options.sep
-    paths = [info.source for info in infos]
     start = 0
     if options.header:
-        header, start = read_header(paths[0], options.header, sep, infos[0].size)
+        header, start = read_header(infos[0].source, options.header, sep, infos[0].size)
         job.out.write_header(header)
         if job.verifier is not None:
             job.verifier.read.update(header)
-    per_record = records_per_byte(paths[0], sep)
+    per_record = records_per_byte(infos[0].source, sep)
     worker_plan = make_plan(job.worker_budget, job.max_open_files)
     where = placement(job.temp, job.executor.retries)
     remote = isinstance(where, Remote)
@@ -137,14 +136,12 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
     workers = job.executor.workers
     runs = max(workers, -(-size // REMOTE_TASK_BYTES)) if remote else workers
-    sizes = [info.planned_size or 0 for info in infos]
-    compressed = [info.compressed for info in infos]
     tasks = [
         ScatterTask(
             tuple(segs), where, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
             job.verifier is not None,
         )
-        for i, segs in enumerate(balanced_runs(paths, sizes, compressed, runs, sep, start))  # type: ignore[arg-type]
+        for i, segs in enumerate(file_runs(infos, runs, sep, start))
     ]
     futures = [pool.submit(run_scatter, t, Reporter(i)) for i, t in enumerate(tasks)]
     results = {}
