@@ -26,8 +26,14 @@ class Segment:
     """Bytes ``[start, end)`` of ``path`` (``end`` None: to its end), whose byte ``start`` is at position ``base``.
 
     A segment starts at a record boundary; unless it runs to the end of its
-    file, it ends on one. Only a plain file can start after 0 or end early.
+    file, it ends on one. Only a plain file, or a zstd file cut at frames,
+    can start after 0 or end early.
     ``limit``: the position its records must stay below (the next input's base).
+    ``frame``: for a zstd file cut at frames, where to start decoding (the
+    file offset and decompressed offset of the frame holding byte
+    ``start - 1``). Then ``start`` and ``end`` are frame boundaries, which
+    need not be record boundaries: the segment holds the records that start
+    in ``[start, end)``, reading a byte before it and past its end to find them.
     """
 
     path: Source
@@ -35,6 +41,7 @@ class Segment:
     end: int | None = None
     base: int = 0
     limit: int = 1 << 64
+    frame: tuple[int, int] | None = None
 
 
 def whole_inputs(sources: Sequence[Source]) -> list[Segment]:
@@ -71,22 +78,31 @@ class RecordReader:
         self.fingerprint = fingerprint  # sees every record read, header included (--verify's read side)
         self.bytes_read = 0  # raw input bytes consumed so far (for progress)
         self._left: int | None = None  # bytes left in the current segment
+        self._open_end = False  # may its last record run past its end (a frame-cut segment)?
         self._offset = 0  # bytes of the current source read so far (where a corrupt one broke)
 
     def __iter__(self) -> Iterator[Block | LongRecord]:
         for i, seg in enumerate(self.sources):
             name = display_name(seg.path)
-            f, owned = open_source(seg.path, self.sep, seg.start, prefetch=self.block_size)
-            self._left = None if seg.end is None else seg.end - seg.start
-            self._offset = seg.start
+            # a segment cut at a frame starts with the byte before: the record it ends (if any) is not this one's
+            peek = seg.frame is not None and seg.start > 0
+            first = seg.start - peek
+            f, owned = open_source(seg.path, self.sep, first, self.block_size, seg.frame or (0, 0))
+            self._left = None if seg.end is None else seg.end - first
+            self._open_end = seg.frame is not None and bool(self._left)  # [start, start): nothing to finish
+            self._offset = first
             try:
-                before = self.bytes_read
                 leftover = b""
+                if peek:
+                    found = self._past_record_end(f, name)
+                    if found is None:  # no record starts in the segment
+                        continue
+                    leftover = found
                 if i == 0 and self.header_records:
                     self.header, leftover = self._take_header(f, name)
                     if self.fingerprint is not None:
                         self.fingerprint.update(self.header)
-                items = self._blocks(f, seg.base + self.bytes_read - before - len(leftover), name, leftover)
+                items = self._blocks(f, seg.base + self._offset - len(leftover) - seg.start, name, leftover)
                 items = _within(items, seg.limit, name)
                 yield from items if self.fingerprint is None else fingerprinted(items, self.fingerprint)
             finally:
@@ -94,9 +110,37 @@ class RecordReader:
                     stream.close()
 
     def _read(self, f, name: str) -> bytes:
+        """The next chunk of the segment, in internal form; past a frame-cut segment's end, the rest of its
+        last record."""
+        if self._left == 0 and self._open_end:
+            chunk = self._pull(f, name, self.block_size)
+            cut = chunk.find(b"\n") + 1
+            if cut:
+                self._open_end = False
+                return chunk[:cut]
+            return chunk
         want = self.block_size if self._left is None else min(self.block_size, self._left)
         if not want:
             return b""
+        chunk = self._pull(f, name, want)
+        if self._left is not None:
+            self._left -= len(chunk)
+            if self._left == 0 and chunk.endswith(b"\n"):
+                self._open_end = False  # the segment ends on a record boundary after all
+        return chunk
+
+    def _past_record_end(self, f, name: str) -> bytes | None:
+        """Read through the first newline before the segment's end; what was read after it (None: no newline)."""
+        while self._left != 0:
+            chunk = self._read(f, name)
+            if not chunk:
+                return None
+            cut = chunk.find(b"\n")
+            if cut >= 0:
+                return chunk[cut + 1 :]
+        return None
+
+    def _pull(self, f, name: str, want: int) -> bytes:
         try:
             chunk = f.read(want)
         except OSError as err:
@@ -106,8 +150,6 @@ class RecordReader:
             raise ShuffleError(f"error reading '{name}': corrupt compressed data {where} ({err})") from None
         self.bytes_read += len(chunk)
         self._offset += len(chunk)
-        if self._left is not None:
-            self._left -= len(chunk)
         return self.codec.decode(chunk)
 
     def _take_header(self, f, name: str) -> tuple[bytes, bytes]:

@@ -21,9 +21,9 @@ from typing import Any, BinaryIO, Literal, cast
 
 from ..errors import ShuffleError, describe_os_error
 from ..storage import fs
+from .zstd_frames import ZSTD_HEADER_MAX, ZSTD_MAGIC
 
 GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,6 @@ def probe(source: Source, sep: bytes = b"\n") -> InputInfo:
             raise describe_os_error(f"error reading '{source}'", err) from None
 
 
-ZSTD_HEADER_MAX = 18  # magic, descriptor, window, dictionary id, content size: the most a frame header takes
 # Decompressed/compressed size of text and JSONL at gzip -6 or zstd -3 (measured 2.7-3.3 on
 # bench_shards.py's corpus): the guess when the file does not say.
 TYPICAL_RATIO = 3
@@ -407,12 +406,15 @@ class _Prefetched:
         self.stream.close()
 
 
-def open_source(source: Source, sep: bytes = b"\n", start: int = 0, prefetch: int = 0):
+def open_source(
+    source: Source, sep: bytes = b"\n", start: int = 0, prefetch: int = 0, frame: tuple[int, int] = (0, 0),
+):
     """A readable binary stream of ``source``'s bytes, decompressed, from byte ``start`` of them.
 
-    A plain file is read from ``start`` on; a compressed one is decoded from its
-    beginning and its first ``start`` bytes skipped (only a header comes before
-    a compressed input's records: files are never cut inside a compressed stream).
+    A plain file is read from ``start`` on; a compressed one is decoded from
+    byte ``frame[0]`` of the file, where a zstd frame holding decompressed byte
+    ``frame[1]`` begins (else the file's beginning: a gzip stream cannot be
+    entered in the middle), and the bytes up to ``start`` skipped.
     ``prefetch``: read a compressed input ahead, on a thread, in chunks of this size.
     Returns (stream, the files to close afterwards).
     """
@@ -426,6 +428,9 @@ def open_source(source: Source, sep: bytes = b"\n", start: int = 0, prefetch: in
     raw = sys.stdin.buffer if source == "-" else fs.open_read(source)
     owned = [] if source == "-" else [raw]
     try:
+        if frame[0]:
+            raw.seek(frame[0])
+            start -= frame[1]
         magic = raw.read(MAGIC_BYTES)
         if not is_compressed(magic):
             if start:

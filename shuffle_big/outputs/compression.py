@@ -36,8 +36,12 @@ class Compression:
     kind: Literal["gzip", "zstd"]
     level: int
 
-    def compressor(self) -> Any:
-        """A new compressor (``compress``, ``flush``) whose output is one whole gzip member or zstd frame."""
+    def compressor(self, size: int | None = None) -> Any:
+        """A new compressor (``compress``, ``flush``) whose output is one whole gzip member or zstd frame.
+
+        ``size``: the bytes it will be given, if known; a zstd frame then states
+        it, so a reader can cut the file at its frames (``inputs/zstd_frames.py``).
+        """
         if self.kind == "gzip":
             if self.level <= ISAL_LEVELS:
                 from isal import isal_zlib
@@ -46,7 +50,7 @@ class Compression:
             return zlib.compressobj(self.level, zlib.DEFLATED, 31)
         zstandard = _zstandard(self)
         # No zstd threads: their buffers would be memory outside the budget; workers use the cores.
-        return zstandard.ZstdCompressor(level=self.level).compressobj()
+        return zstandard.ZstdCompressor(level=self.level).compressobj(size=-1 if size is None else size)
 
 
 # output name ending -> (codec, default level, highest level)

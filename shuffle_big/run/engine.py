@@ -7,9 +7,10 @@ bits. All paths order records by the same key, so a seed gives the same
 output whatever the budget or the number of jobs.
 
 With workers, pass 1 over files is cut into one run of whole records per
-worker (plain files by byte ranges, compressed files whole), and pass 2
-orders buckets in parallel, each written at its final offset (file output)
-or through a temporary file copied in order (a pipe, a compressed output).
+worker (plain files by byte ranges, zstd files at frames that state their
+size, other compressed files whole), and pass 2 orders buckets in parallel,
+each written at its final offset (file output) or through a temporary file
+copied in order (a pipe, a compressed output).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 
 from ..core.gather import release_free_memory
 from ..core.order import order_frames
+from ..inputs.ranges import frames_to_cut
 from ..inputs.sources import InputInfo, check_unchanged, planned_size, snapshot
 from .buckets import Buckets
 from .job import Job
@@ -32,8 +34,8 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     """Shuffle the records of ``infos`` into ``job.out``; what was done goes to ``job.result``."""
     plan, result = job.plan, job.result
     snap = snapshot(infos)
-    planned = planned_size(infos)  # compressed files' sizes guessed
-    if not job.executor.inline and planned is not None and planned > plan.capacity and _files(infos):
+    planned = None if job.executor.inline else _for_workers(infos)
+    if planned is not None and planned > plan.capacity:
         with _started(job) as pool:
             with result.timed("pass 1"):
                 buckets = scatter_parallel(job, infos, planned, pool)
@@ -68,10 +70,16 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
         _verify(job)
 
 
-def _files(infos: list[InputInfo]) -> bool:
-    """Can workers read the inputs: all files, plain or compressed, unless the only input is one
-    compressed file (a worker would read it no faster than this process)?"""
-    return all(i.kind == "file" for i in infos) and (len(infos) > 1 or not infos[0].compressed)
+def _for_workers(infos: list[InputInfo]) -> int | None:
+    """The bytes workers would read from the inputs (compressed files' guessed, a lone zstd file's
+    exact from its frames), or None if workers cannot read them: a stream among them, or a lone
+    compressed file that cannot be cut at frames (a worker would read it no faster than this process)."""
+    if not all(i.kind == "file" for i in infos):
+        return None
+    if len(infos) == 1 and infos[0].compressed:
+        frames = frames_to_cut(infos[0])
+        return None if frames is None else frames[-1].end
+    return planned_size(infos)
 
 
 def _order_held(job: Job, held: Held) -> None:

@@ -240,7 +240,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
     codec = form.codec if form is not None else NEWLINE
     fingerprint = Fingerprint() if form is not None and form.verify else None
     compression = form.compression if isinstance(form, RunForm) else None
-    compressor = compression.compressor() if compression is not None else None
+    size = sum(b.nbytes for b in task.buckets)  # in output form too: -z's swap keeps lengths
+    compressor = compression.compressor(size) if compression is not None else None
 
     def put(data: Buffer) -> None:
         nonlocal at
