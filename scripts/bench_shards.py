@@ -56,6 +56,23 @@ def build_corpus(root: Path, size: int, shards: int) -> list[Path]:
     return paths
 
 
+def build_single_files(root: Path, paths: list[Path]) -> dict[str, Path]:
+    """The corpus as one file three ways: the gzip shards concatenated (one stream of members), one zstd
+    frame (``zstd -3 -T2``), and shuffle-big's own ``.zst`` output (a frame per run, each stating its size)."""
+    one = {"gz": root / "one.jsonl.gz", "zst": root / "one.jsonl.zst", "framed": root / "framed.jsonl.zst"}
+    if not one["gz"].exists():
+        with open(one["gz"], "wb") as f:
+            for p in paths:
+                f.write((root / "gz" / f"{p.name}.gz").read_bytes())
+    if not one["zst"].exists():
+        names = " ".join(f"'{p}'" for p in paths)
+        subprocess.run(f"cat {names} | zstd -3 -T2 -q > '{one['zst']}'", shell=True, check=True)
+    if not one["framed"].exists():
+        subprocess.run([sys.executable, "-m", "shuffle_big", "-j", "2", "-m", "1G", "-q", *map(str, paths),
+                        "-o", str(one["framed"])], check=True)
+    return one
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1G", help="corpus size, uncompressed [1G]")
@@ -64,7 +81,7 @@ def main() -> None:
     ap.add_argument("--memory", default="1G", help="budget for shuffle-big and terashuf [1G]")
     ap.add_argument("--jobs", default="2", help="shuffle-big's -j [2]")
     ap.add_argument("--terashuf", help="path to a terashuf binary (else $TERASHUF or PATH)")
-    ap.add_argument("--only", default="", help="comma-separated job names to run (plain,zst-plain,zst,gz,head)")
+    ap.add_argument("--only", default="", help="comma-separated job names to run (plain,zst-plain,zst,gz,one,head)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per command; the best is reported [1]")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each run [3]")
     args = ap.parse_args()
@@ -77,9 +94,11 @@ def main() -> None:
     plain = " ".join(f"'{p}'" for p in paths)
     zst = " ".join(f"'{root}/zst/{p.name}.zst'" for p in paths)
     gz = " ".join(f"'{root}/gz/{p.name}.gz'" for p in paths)
+    only = set(filter(None, args.only.split(",")))
+    one = build_single_files(root, paths) if not only or "one" in only else {}
     for p in (root / "zst").iterdir():  # warm the page cache with every copy
         p.read_bytes()
-    for p in [*(root / "gz").iterdir(), *paths]:
+    for p in [*(root / "gz").iterdir(), *paths, *one.values()]:
         p.read_bytes()
 
     out = data / "shards-out"
@@ -108,12 +127,20 @@ def main() -> None:
             (f"shuffle-big -j {args.jobs} -m {mem}", f"{ours} {gz} -o '{out}.jsonl.gz'", ".jsonl.gz", False),
             ("zcat | terashuf | gzip -6", tera and f"zcat {gz} | {tera} | gzip -6 > '{out}.jsonl.gz'", ".jsonl.gz", True),
         ],
+        "one": [  # the corpus as one compressed file: can the workers share it?
+            ("shuffle-big on the 16 zst shards", f"{ours} {zst} -o '{out}.jsonl'", ".jsonl", True),
+            *(
+                (f"shuffle-big on {what}", f"{ours} '{one[key]}' -o '{out}.jsonl'" if one else None, ".jsonl", False)
+                for key, what in [("gz", "one .gz of 16 members"), ("zst", "one .zst frame (zstd -T2)"),
+                                  ("framed", "one .zst of sized frames (its own output)")]
+            ),
+        ],
         "head": [
             (f"shuffle-big -j {args.jobs} -m {mem} -n 1000", f"{ours} -n 1000 {zst} -o '{out}.jsonl'", "", False),
             ("zstdcat parts > /dev/null", f"zstdcat {zst} > /dev/null", "", True),
         ],
     }
-    only = set(filter(None, args.only.split(","))) or set(jobs)
+    only = only or set(jobs)
     print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"# corpus: {total / 1e9:.2f} GB of JSONL in {len(paths)} shards ({root}), page cache warm, best of {args.repeat}")
     best: dict[tuple[str, str], tuple[float, int, int]] = {}
