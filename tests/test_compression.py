@@ -202,15 +202,15 @@ def test_workers_compress_their_runs_and_the_file_is_one_stream(shards, tmp_path
 def test_compress_level_sets_the_size_and_is_checked(shards, tmp_path):
     paths, texts = shards
     sizes = {}
-    for level in (1, 9):
+    for level in (1, 9):  # zlib's level 9 runs at ~10 MB/s: two shards are enough
         out = tmp_path / f"l{level}.gz"
-        cli("-j", 2, "-m", "16M", "--seed", 2, "--compress-level", level, *paths["plain"], "-o", out, check=True)
-        assert gzip.decompress(out.read_bytes()) == reference_order(texts, 2)
+        cli("-j", 2, "-m", "8M", "--seed", 2, "--compress-level", level, *paths["plain"][:2], "-o", out, check=True)
+        assert gzip.decompress(out.read_bytes()) == reference_order(texts[:2], 2)
         sizes[level] = out.stat().st_size
     assert sizes[9] < sizes[1] * 0.9
     out = tmp_path / "l19.zst"
-    cli("--seed", 2, "--compress-level", 19, *paths["plain"][:2], "-o", out, check=True)
-    assert zstandard.ZstdDecompressor().decompressobj().decompress(out.read_bytes()) == reference_order(texts[:2], 2)
+    cli("--seed", 2, "--compress-level", 19, paths["plain"][0], "-o", out, check=True)
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(out.read_bytes()) == reference_order(texts[:1], 2)
     for args, message in [
         (["--compress-level", 10, "-o", tmp_path / "x.gz"], "for gzip output is 1 to 9, not 10"),
         (["--compress-level", 3, "-o", tmp_path / "x.txt"], "needs an output named .gz or .zst"),
