@@ -59,7 +59,8 @@ def shuffle(
     plan = config.plan or make_plan(config.budget, fds)
     seed = secrets.randbits(63) if config.seed is None else config.seed
     _check_temp_dir(config.temp_dir, cluster, plan.budget)
-    infos = probe_all(sources, config.sep)
+    # -n 0 asks for nothing: no input is opened, as with shuf (`yes | shuf -n 0` ends; a missing file is no error)
+    infos = [] if config.head == 0 and not config.header else probe_all(sources, config.sep)
     executor = _executor(cluster, config.jobs, plan.budget)
     result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head

@@ -67,28 +67,108 @@ class SizeType(click.ParamType):
         return n
 
 
+def prog() -> str:
+    """The name messages are signed with: the command's as invoked, as GNU tools do (installed as
+    ``shuf``, ``shuf``), and ``shuffle-big`` when run as ``python -m shuffle_big``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "shuffle-big" if not name or name.endswith(".py") or name.startswith("python") else name
+
+
+class Usage(click.UsageError):
+    """A usage error as GNU tools report one: ``PROG: what`` and where to read more, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"{prog()}: {self.format_message()}\nTry '{prog()} --help' for more information.", err=True)
+
+
+def _gnu_usage(err: click.UsageError, ctx: click.Context) -> Usage:
+    """Click's parse error in the words of GNU getopt (which coreutils' tests check)."""
+    if isinstance(err, Usage):
+        return err
+    message = err.format_message()
+    if isinstance(err, click.NoSuchOption):
+        name = err.option_name
+        message = f"unrecognized option '{name}'" if name.startswith("--") else f"invalid option -- '{name[1:]}'"
+    elif isinstance(err, click.BadOptionUsage):
+        name = err.option_name
+        if message.endswith("requires an argument."):
+            message = f"option '{name}' requires an argument" if name.startswith("--") else f"option requires an argument -- '{name[1:]}'"
+        elif message.endswith("does not take a value."):
+            message = f"option '{name}' doesn't allow an argument"
+    return Usage(message, ctx)
+
+
+# GNU shuf's long options: an abbreviation that fits one of them and some of ours means shuf's
+SHUF_LONG_OPTIONS = frozenset({
+    "--echo", "--input-range", "--head-count", "--output", "--random-source", "--repeat", "--zero-terminated",
+    "--help", "--version",
+})
+
+
 class Command(click.Command):
     def parse_args(self, ctx, args):
-        # "--stats=json" selects the format, but a bare "--stats" must not swallow the
-        # next argument (a FILE), as an option with an optional value would.
-        out = []
+        try:
+            return super().parse_args(ctx, self._as_written_in_full(ctx, args))
+        except click.UsageError as err:
+            raise _gnu_usage(err, ctx) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:  # the checks in ``command``
+            raise _gnu_usage(err, ctx) from None
+
+    def _as_written_in_full(self, ctx, args: list[str]) -> list[str]:
+        """``args`` with each long option abbreviated to an unambiguous prefix written in full (as getopt
+        allows: ``--rep``, ``--head=3``), and ``--stats=FORMAT`` split in two: a bare ``--stats`` must
+        not swallow the next argument (a FILE), as an option with an optional value would."""
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option) and not param.hidden:
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        longs = [name for name in takes_value if name.startswith("--")]
+        out: list[str] = []
+        value_next = False  # this argument is the value of the option before it
         for i, arg in enumerate(args):
+            if value_next or not arg.startswith("-") or arg == "-":
+                out.append(arg)
+                value_next = False
+                continue
             if arg == "--":
                 out += args[i:]
                 break
-            if arg.startswith("--stats="):
-                style = arg.partition("=")[2]
-                if style not in ("text", "json"):
-                    raise click.UsageError(f"Invalid value for '--stats': '{style}' is not one of 'text', 'json'.", ctx)
-                out += ["--stats", "--stats-format", style]
-            else:
+            if arg.startswith("--"):
+                name, eq, value = arg.partition("=")
+                if name not in takes_value:
+                    found = [full for full in longs if full.startswith(name)]
+                    if len(found) > 1 and len(shufs := [f for f in found if f in SHUF_LONG_OPTIONS]) == 1:
+                        found = shufs  # shuf's own option: --head means --head-count there, and here
+                    if len(found) > 1:
+                        shown = " ".join(f"'{f}'" for f in found)
+                        raise Usage(f"option '{name}' is ambiguous; possibilities: {shown}", ctx)
+                    name = found[0] if found else name
+                if name == "--stats" and eq:
+                    if value not in ("text", "json"):
+                        raise Usage(f"invalid argument '{value}' for '--stats' (valid arguments: 'text', 'json')", ctx)
+                    out += ["--stats", "--stats-format", value]
+                    continue
+                out.append(name + eq + value)
+                value_next = takes_value.get(name, False) and not eq
+            else:  # a cluster of short options: the first that takes a value takes the rest, or the next argument
                 out.append(arg)
-        return super().parse_args(ctx, out)
+                for k in range(1, len(arg)):
+                    if takes_value.get("-" + arg[k]):
+                        value_next = k == len(arg) - 1
+                        break
+        return out
 
 
 @click.command("shuffle-big", cls=Command, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
+@click.option("-o", "--output", metavar="FILE", multiple=True, help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
 @click.option(
     "--files-from", metavar="FILE", default=None,
     help="Also read the inputs named in FILE, one path or URL a line (NUL-separated with -z); - is stdin.",
@@ -106,7 +186,7 @@ class Command(click.Command):
     help="Memory budget for all processes together: 512M, 4G, 10% of RAM. [default: 1G or 25% of RAM, whichever is less]",
 )
 @click.option(
-    "-n", "--head-count", type=click.IntRange(min=0), default=None, metavar="N",
+    "-n", "--head-count", multiple=True, metavar="N",
     help="Output only the first N lines of the permutation, as `| head -n N` would (one pass; memory for ~2N lines).",
 )
 @click.option(
@@ -115,12 +195,12 @@ class Command(click.Command):
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N", help="Seed for a repeatable permutation (same seed, same output).")
 @click.option(
-    "--random-source", metavar="FILE", default=None,
+    "--random-source", metavar="FILE", multiple=True,
     help="Derive the seed from the first 1 MiB of FILE (at least 8 bytes), instead of --seed.",
 )
 @click.option("-e", "--echo", is_flag=True, help="Treat each ARG as an input line (the arguments are lines, not files).")
 @click.option(
-    "-i", "--input-range", metavar="LO-HI", default=None,
+    "-i", "--input-range", metavar="LO-HI", multiple=True,
     help="Treat each number LO through HI as an input line (no FILE); works out of core, e.g. -i 1-5000000000.",
 )
 @click.option("-z", "--zero-terminated", is_flag=True, help="Records end with NUL, not newline, in and out (as with find -print0).")
@@ -180,8 +260,14 @@ def command(
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return None
+    # given twice: GNU shuf takes the smallest -n, and rejects two different -o or --random-source, or two -i
+    head_count = _head_count(head_count)
+    output = _once(output, "multiple output files specified")
+    random_source = _once(random_source, "multiple random sources specified")
+    if len(input_range) > 1:
+        raise click.UsageError("multiple -i options specified")
     sep = b"\0" if zero_terminated else b"\n"
-    sources = _sources(files, echo, input_range, sep, files_from)
+    sources = _sources(files, echo, input_range[0] if input_range else None, sep, files_from)
     if random_source is not None:
         if seed is not None:
             raise click.UsageError("cannot combine --seed and --random-source")
@@ -226,9 +312,9 @@ def main(args: list[str] | None = None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         invocation = command.main(args, standalone_mode=False)
-    except click.ClickException as err:
+    except click.ClickException as err:  # a usage error, already in GNU's form (``Usage``)
         err.show()
-        sys.exit(err.exit_code)
+        sys.exit(1)
     except BrokenPipeError:  # --help | head
         die_by(signal.SIGPIPE)
     if not isinstance(invocation, Invocation):  # --help, --version, --clean-temp: done
@@ -307,7 +393,7 @@ def _cluster(engine: str, scheduler: str | None, jobs: int):
 
 def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes, files_from: str | None) -> list:
     """What to read: the FILEs (and those --files-from names), or (-e) the ARGs as lines, or (-i) a range of numbers."""
-    from .inputs.sources import Lines, NumberRange, listed_in
+    from .inputs.sources import Lines, listed_in
 
     if echo and input_range is not None:
         raise click.UsageError("cannot combine -e and -i options")
@@ -326,11 +412,51 @@ def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: b
     if input_range is not None:
         if files:
             raise click.UsageError(f"extra operand '{files[0]}'")
-        lo, dash, hi = input_range.partition("-")
-        if not (dash and lo.isdigit() and hi.isdigit() and int(lo) <= int(hi) + 1):
-            raise click.UsageError(f"invalid input range: '{input_range}'")
-        return [NumberRange(int(lo), int(hi))]
+        return [_number_range(input_range)]
     return list(files) or ["-"]
+
+
+UINTMAX = (1 << 64) - 1  # the largest number shuf reads: -i and -n are uintmax_t there
+
+
+def _gnu_number(text: str) -> int | None:
+    """``text`` as GNU's xstrtoumax reads a number: blanks, an optional ``+``, ASCII digits; else None."""
+    body = text.lstrip(" \t\n\v\f\r")
+    body = body[1:] if body.startswith("+") else body
+    return int(body) if body.isascii() and body.isdigit() else None
+
+
+def _number_range(text: str):
+    """``-i LO-HI``, read as GNU shuf reads it: at most 2^64 - 1 numbers, each below 2^64; HI = LO - 1 is empty."""
+    from .inputs.sources import NumberRange
+
+    lo_text, dash, hi_text = text.partition("-")
+    lo, hi = _gnu_number(lo_text), _gnu_number(hi_text)
+    if dash and lo is not None and hi is not None:
+        if max(lo, hi) > UINTMAX:
+            raise click.UsageError(f"invalid input range: '{text}': Value too large for defined data type")
+        if lo <= hi + 1 and hi - lo + 1 <= UINTMAX:
+            return NumberRange(lo, hi)
+    raise click.UsageError(f"invalid input range: '{text}'")
+
+
+def _head_count(given: tuple[str, ...]) -> int | None:
+    """The smallest ``-n`` given (a count too large for shuf, above 2^64 - 1, is no limit, as there)."""
+    counts = []
+    for text in given:
+        n = _gnu_number(text)
+        if n is None:
+            raise click.UsageError(f"invalid line count: '{text}'")
+        if n <= UINTMAX:
+            counts.append(n)
+    return min(counts) if counts else None
+
+
+def _once(given: tuple[str, ...], message: str) -> str | None:
+    """An option that may be repeated with the same value only."""
+    if len(set(given)) > 1:
+        raise click.UsageError(message)
+    return given[0] if given else None
 
 
 def _seed_from(path: str) -> int:
@@ -348,5 +474,5 @@ def _seed_from(path: str) -> int:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"shuffle-big: {message}", err=True)
+    click.echo(f"{prog()}: {message}", err=True)
     sys.exit(1)

@@ -218,7 +218,7 @@ def test_compress_level_sets_the_size_and_is_checked(shards, tmp_path):
         (["--compress-level", 23, "-o", tmp_path / "x.zst"], "23 is not in the range 1<=x<=22"),
     ]:
         proc = cli(*args, paths["plain"][0])
-        assert proc.returncode == 2 and message in proc.stderr.decode(), proc.stderr
+        assert proc.returncode == 1 and message in proc.stderr.decode(), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["l1.gz", "l19.zst", "l9.gz"]
 
 

@@ -167,4 +167,4 @@ def test_the_command_line_engine_and_a_bad_scheduler(long_line_corpus, tmp_path)
     assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
     assert proc.stderr.startswith(b"shuffle-big: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:1': ")
     proc = parse("--scheduler", "tcp://127.0.0.1:1", "-i", "1-3")
-    assert proc.returncode == 2 and b"--scheduler needs --engine dask" in proc.stderr
+    assert proc.returncode == 1 and b"--scheduler needs --engine dask" in proc.stderr

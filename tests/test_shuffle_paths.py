@@ -139,4 +139,4 @@ def test_an_empty_directory_or_list_is_no_input(tmp_path):
     proc = cli("--files-from", tmp_path / "missing")
     assert proc.returncode == 1 and proc.stderr == f"shuffle-big: cannot open '{tmp_path / 'missing'}': No such file or directory\n".encode()
     proc = cli("--files-from", "-", "-")
-    assert proc.returncode == 2 and b"standard input cannot be both" in proc.stderr
+    assert proc.returncode == 1 and b"standard input cannot be both" in proc.stderr

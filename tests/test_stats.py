@@ -53,4 +53,4 @@ def test_stats_text_is_a_few_prefixed_lines_and_does_not_take_the_next_argument(
 
 def test_stats_rejects_an_unknown_format():
     proc = parse("--stats=xml", input=b"a\n")
-    assert proc.returncode == 2 and b"'xml' is not one of 'text', 'json'" in proc.stderr
+    assert proc.returncode == 1 and b"invalid argument 'xml' for '--stats'" in proc.stderr

@@ -203,7 +203,7 @@ def _worth_workers(infos: list[InputInfo], plan: Plan, n: int, workers: int, sep
     """Files worth reading in parallel, and each worker's budget holding its 2n candidates (at the
     first file's record length)?"""
     size = planned_size(infos)
-    if workers < 2 or size is None or size < WORKERS_FROM_BYTES or not all(i.kind == "file" for i in infos):
+    if not infos or workers < 2 or size is None or size < WORKERS_FROM_BYTES or not all(i.kind == "file" for i in infos):
         return False
     per_byte = records_per_byte(infos[0].source, sep)
     record = 1 / per_byte if per_byte else size

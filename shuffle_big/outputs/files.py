@@ -125,6 +125,8 @@ class AtomicFile(_Staged):
     """A regular file: written under a temporary name beside it and renamed over it when published."""
 
     def __init__(self, path: str) -> None:
+        if not path:  # not the current directory, which realpath would make of it
+            raise ShuffleError("cannot create '': No such file or directory")
         if os.path.isdir(path):
             raise ShuffleError(f"cannot create '{path}': Is a directory")
         self.name = path
