@@ -42,6 +42,22 @@ def cli_popen(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "shuffle_big", *map(str, args)], **kw)
 
 
+def read_records(reader) -> list[tuple[int, bytes]]:
+    """(position, record) for every record a RecordReader yields, long ones joined."""
+    from shuffle_big.core.records import Block
+
+    out = []
+    for item in reader:
+        if isinstance(item, Block):
+            start = item.start
+            for rec in records(item.data):
+                out.append((start, rec))
+                start += len(rec)
+        else:
+            out.append((item.start, b"".join(item.pieces)))
+    return out
+
+
 def records(data: bytes, sep: bytes = b"\n") -> list[bytes]:
     """Records of ``data`` as the tool sees them: lines with their separator (one added at the end)."""
     if not data:

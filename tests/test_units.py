@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from helpers import records
+from helpers import read_records, records
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shuffle_big.core.fingerprint import Fingerprint
-from shuffle_big.core.records import Block, LongRecord, Records
+from shuffle_big.core.records import Block, Records
 from shuffle_big.inputs.reader import RecordReader, read_header
 from shuffle_big.inputs.sources import MAGIC_BYTES, is_compressed
 from shuffle_big.storage.frames import LongFrame, frame_buffers, read_frames, write_long
@@ -20,17 +20,7 @@ from shuffle_big.storage.rawio import writev_all
 
 def read_all(path, **kw) -> list[tuple[int, bytes]]:
     """(offset, record) for every record the reader yields, long ones joined."""
-    out = []
-    for item in RecordReader([str(path)], **kw):
-        if isinstance(item, Block):
-            start = item.start
-            for rec in records(item.data):
-                out.append((start, rec))
-                start += len(rec)
-        else:
-            assert isinstance(item, LongRecord)
-            out.append((item.start, b"".join(item.pieces)))
-    return out
+    return read_records(RecordReader([str(path)], **kw))
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,13 +6,12 @@ import os
 
 import pytest
 import zstandard
-from helpers import cli, numbered_lines, records, reference_order
+from helpers import cli, numbered_lines, read_records, reference_order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shuffle_big.core.records import Block, LongRecord
 from shuffle_big.inputs.ranges import balanced_runs
-from shuffle_big.inputs.reader import RecordReader, Segment
+from shuffle_big.inputs.reader import RecordReader
 from shuffle_big.inputs.zstd_frames import Frame, zstd_frames
 
 
@@ -56,21 +55,6 @@ def test_a_file_that_cannot_be_cut_is_said_so(tmp_path, case):
     assert zstd_frames(str(path)) == ([] if case == "empty file" else None)
 
 
-def read_segments(segments: list[Segment], **kw) -> list[tuple[int, bytes]]:
-    """(position, record) for every record a reader of ``segments`` yields, long ones joined."""
-    out = []
-    for item in RecordReader(segments, **kw):
-        if isinstance(item, Block):
-            start = item.start
-            for rec in records(item.data):
-                out.append((start, rec))
-                start += len(rec)
-        else:
-            assert isinstance(item, LongRecord)
-            out.append((item.start, b"".join(item.pieces)))
-    return out
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     recs=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), min_size=1, max_size=40),
@@ -89,21 +73,10 @@ def test_frame_cut_runs_hold_every_record_once_at_its_position(
     assert frames is not None
     kw = dict(block_size=block, long_threshold=long)
     whole = RecordReader([str(path)], header=header, **kw)
-    expected = [
-        (item.start, item.data) if isinstance(item, Block) else (item.start, b"".join(item.pieces)) for item in whole
-    ]
-    expected = [(pos, rec) for start, data_ in expected for pos, rec in _split(start, data_)]
+    expected = read_records(whole)
     runs = balanced_runs([str(path)], [len(data)], [True], parts, start=len(whole.header), frames=[frames])
-    got = sorted(rec for run in runs for rec in read_segments(run, **kw))
+    got = sorted(rec for run in runs for rec in read_records(RecordReader(run, **kw)))
     assert got == expected
-
-
-def _split(start: int, data: bytes) -> list[tuple[int, bytes]]:
-    out = []
-    for rec in records(data):
-        out.append((start, rec))
-        start += len(rec)
-    return out
 
 
 def test_a_run_is_cut_at_frames_and_starts_decoding_at_the_frame_before(tmp_path):
