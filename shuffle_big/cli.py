@@ -319,6 +319,11 @@ def main(args: list[str] | None = None) -> None:
         die_by(signal.SIGPIPE)
     if not isinstance(invocation, Invocation):  # --help, --version, --clean-temp: done
         sys.exit(invocation or 0)
+    # The work's modules are imported before the handlers that raise are installed: a Terminated
+    # raised while an import makes a class comes out as a RuntimeError ("Error calling
+    # __set_name__"), a traceback instead of an exit by the signal (test_signals_random caught it).
+    from . import api  # noqa: F401
+
     install(caught)
     try:
         _run(invocation)
