@@ -48,20 +48,23 @@ class _Cuttable:
     size: int
     frames: list[Frame] | None = None
 
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return [f.start for f in self.frames or []]
+
     def cut_at(self, pos: int, sep: bytes) -> int:
         """The first place at or after ``pos`` where it may be cut (``size`` if none)."""
         if self.frames is None:
             return _next_record_start(self.path, pos, self.size, sep)
-        starts = [f.start for f in self.frames]
-        i = bisect_left(starts, pos)
-        return starts[i] if i < len(starts) else self.size
+        i = bisect_left(self._starts, pos)
+        return self._starts[i] if i < len(self._starts) else self.size
 
     def segment(self, lo: int, hi: int, inputs: int) -> Segment:
         base = input_base(self.index, inputs)
         limit = base + input_span(inputs)
         if self.frames is None:
             return Segment(self.path, lo, hi, base + lo, limit)
-        held = self.frames[bisect_right([f.start for f in self.frames], lo - 1) - 1] if lo else Frame(0, 0, 0)
+        held = self.frames[bisect_right(self._starts, lo - 1) - 1] if lo else Frame(0, 0, 0)
         return Segment(self.path, lo, hi, base + lo, limit, (held.at, held.start))
 
 
