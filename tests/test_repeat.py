@@ -13,7 +13,7 @@ import pytest
 from helpers import cli, cli_popen, numbered_lines, parse
 from stats import chi2_table, chi2_uniform
 
-from shuffle_big.core.keys import derive_keys
+from shuffle_big.core.keys import derive_keys, keys_of
 from shuffle_big.core.records import Block
 from shuffle_big.errors import ShuffleError
 from shuffle_big.modes.repeat import Repeater, draw_indices
@@ -99,6 +99,27 @@ def test_input_range_draws_without_reading_are_the_same_draws():
     assert cli("-r", "-n", 100_000, "-m", "2M", "--seed", 3, input=text, check=True).stdout == direct
     top = [int(v) for v in cli("-r", "-n", 3, "-i", f"{2**64 - 10}-{2**64 - 1}", check=True).stdout.split()]
     assert len(top) == 3 and all(2**64 - 10 <= v < 2**64 for v in top)  # shuf's largest numbers, whole
+
+
+def test_draws_over_the_largest_range_stay_in_it_and_are_uniform():
+    """Issue #17, item 2: over more than 2^63 numbers half the draws came out negative."""
+    out = cli("-r", "-n", 30_000, "-i", f"1-{2**64 - 1}", "--seed", 4, check=True).stdout
+    values = [int(v) for v in out.split()]
+    assert len(values) == 30_000 and all(1 <= v < 2**64 for v in values)
+    assert chi2_uniform([sum(1 for v in values if v * 4 // 2**64 == q) for q in range(4)]) > P_MIN
+
+
+def thirds_p(draws: np.ndarray, records: int) -> float:
+    """Draws of ``records`` numbers as often in each third of them."""
+    return chi2_uniform(np.bincount((draws // np.uint64(records // 3)).astype(np.int64), minlength=3).tolist())
+
+
+def test_draws_are_not_biased_by_the_modulo():
+    """3 x 2^62 records: a hash modulo them lands in the first third twice as often, unless redrawn."""
+    records, mix = 3 << 62, derive_keys(6, "repeat")
+    assert thirds_p(draw_indices(0, 30_000, records, mix), records) > P_MIN
+    plain_modulo = keys_of(np.arange(30_000, dtype=np.uint64), mix) % np.uint64(records)
+    assert thirds_p(plain_modulo, records) < P_MIN
 
 
 def test_draws_follow_the_documented_rule(tmp_path):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..core.gather import arrow_binary, gather, take
+from ..core.gather import arrow_binary, decimal_lines, gather, take
 from ..core.keys import derive_keys, keys_of
 from ..core.plan import HELD_PER_RECORD, Plan
 from ..core.records import Block, Buffer, LongRecord, Records, ends_of, lengths_of, record_ends, tapped
@@ -39,9 +39,23 @@ Items = Iterable[Block | LongRecord]
 
 
 def draw_indices(first: int, count: int, records: int, mix: tuple[int, int]) -> np.ndarray:
-    """Record numbers (0-based) of draws ``first .. first + count - 1``."""
+    """Record numbers (0-based, uint64) of draws ``first .. first + count - 1``, of ``records`` (< 2**64).
+
+    A draw is its keyed hash modulo ``records``, but only once the hash is below the
+    largest multiple of ``records``: a hash above it is hashed again until it is not.
+    Without that, ``-r -i 1-18446744073709551615`` would draw the numbers below
+    2**63 twice as often as the others. Hashing draw numbers below the multiple
+    (``first`` is far below it) again along the same bijection lands every draw on a
+    distinct value below it (cycle walking), so each value is equally likely.
+    """
     keys = keys_of(np.arange(first, first + count, dtype=np.uint64), mix)
-    return (keys % np.uint64(records)).astype(np.int64)
+    limit = (1 << 64) - (1 << 64) % records
+    if limit < 1 << 64:  # records is not a power of two: some hashes are redrawn
+        over = np.flatnonzero(keys >= np.uint64(limit))
+        while len(over):
+            keys[over] = keys_of(keys[over], mix)
+            over = over[keys[over] >= np.uint64(limit)]
+    return keys % np.uint64(records)
 
 
 def batches(count: int | None, size: int) -> Iterator[tuple[int, int]]:
@@ -53,13 +67,12 @@ def batches(count: int | None, size: int) -> Iterator[tuple[int, int]]:
         done += n
 
 
-def draw_numbers(lo: int, hi: int, count: int | None, mix: tuple[int, int], write: Callable[[bytes], None]) -> None:
+def draw_numbers(lo: int, hi: int, count: int | None, mix: tuple[int, int], write: Callable[[Buffer], None]) -> None:
     """``-r -i LO-HI``: record d is the number ``lo + d`` itself, so no pass over the text is needed."""
     if hi < lo and count != 0:
         raise ShuffleError("no lines to repeat")
     for first, n in batches(count, MEMORY_BATCH):
-        picked = [lo + i for i in draw_indices(first, n, hi - lo + 1, mix).tolist()]  # Python ints: no overflow
-        write(("\n".join(map(str, picked)) + "\n").encode())
+        write(decimal_lines(draw_indices(first, n, hi - lo + 1, mix) + np.uint64(lo))[0])
 
 
 class Repeater:
