@@ -16,8 +16,9 @@ from .core.fingerprint import Fingerprint, Verifier
 from .core.plan import MIN_MEMORY, make_plan
 from .core.records import Codec
 from .errors import ShuffleError
-from .inputs.sources import Source, probe_all
+from .inputs.sources import Source, only_numbers, probe_all
 from .modes.head import write_head
+from .modes.numbers import write_numbers
 from .modes.repeat import write_draws
 from .outputs.shards import ShardedOutput
 from .outputs.sinks import Output
@@ -64,7 +65,12 @@ def shuffle(
     executor = _executor(cluster, config.jobs, plan.budget)
     result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head
-    if config.repeat:
+    numbers = None if config.repeat else only_numbers(infos, header)
+    if numbers is not None:
+        verifier = Verifier() if config.verify else None
+        with _output(config, output, verifier.written if verifier else None, config.shards) as out, result.timed("in memory"):
+            result.records, result.bytes = write_numbers(numbers, plan, seed, head, out, config.progress, verifier)
+    elif config.repeat:
         with TempSpace(config.temp_dir) as temp, _output(config, output, None, config.shards if head is not None else None) as out:
             with result.timed("repeat"):
                 result.records, result.bytes, result.passes = write_draws(infos, plan, seed, head, out, temp, sep, header)

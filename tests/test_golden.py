@@ -155,6 +155,27 @@ def test_several_compressed_inputs_on_dask_and_a_compressed_output(several, tmp_
     assert digest(zstandard.ZstdDecompressor().stream_reader(out.read_bytes()).read()) == SEVERAL_SEED9
 
 
+# -i alone: since 0.2.0 its permutation is computed per position (core/range_order.py), so that -n N
+# costs O(N) at any range; 0.1 shuffled the range's text like a file's. Below 65,537 numbers the
+# order sorts keyed hashes of the indices, above it a Feistel network walks the range.
+RANGES = [
+    (["-i", "1-1000", "--seed", "9"], "ab1c9a632cb9c922f9d567439f5a3092"),
+    (["-i", "1-1000", "--seed", "9", "-n", "10"], "f77216b8354626c33841a80dede860ae"),
+    (["-i", "7-300006", "--seed", "9"], "0be802c12a1d82385d61952c073fd6b3"),
+    (["-i", "7-300006", "--seed", "9", "-m", "1M", "-j", "2"], "0be802c12a1d82385d61952c073fd6b3"),
+    (["-i", "7-300006", "--seed", "9", "-n", "1000"], "38aeb51fbed4e5808ec4972331a6f733"),
+    (["-i", f"1-{2**64 - 1}", "--seed", "9", "-n", "1000"], "bac6d84fb79ff133fb03838753281c1c"),
+    # -r -i: unchanged from 0.1 where the range is below 2^63 numbers (a draw is redrawn with odds range / 2^64)
+    (["-i", f"1-{2**64 - 1}", "--seed", "9", "-r", "-n", "1000"], "6f83cbf03a39bc2de666d96d399a273b"),
+    (["-i", "0-9", "--seed", "9", "-r", "-n", "1000", "-z"], "31074e2084bdb9f1fdb21402b82ceab1"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), RANGES, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_input_ranges_are_pinned(args, expected):
+    assert digest(cli(*args, check=True).stdout) == expected
+
+
 SHARDS_SEED5 = ["7d310d1ab633743925387ba3d5babe21", "7bb0e1c58482c7635b8fa1aae14c6205", "acbf5f2a1c8dfda11aa63f2b0fc2eaa8"]
 
 

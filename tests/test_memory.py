@@ -13,6 +13,8 @@ import sys
 import pytest
 from helpers import ROOT
 
+from shuffle_big.core.range_order import SMALL_RANGE
+
 TRACKER = 12 << 20
 BUDGET = 16 << 20  # small enough for many buckets, large enough that the ~3 MB of code pages a run touches beyond the idle baseline do not dominate
 
@@ -134,3 +136,15 @@ def test_features_keep_the_budget(tmp_path_factory, tmp_path, baseline, args, ou
     rss = peak_rss(["-j", 1, "-m", BUDGET, "-T", tmp_path, *args, src, "-o", tmp_path / output])
     print(f"{args} -o {output}: over baseline {(rss - baseline) / 2**20:.1f} MB")
     assert rss - baseline <= BUDGET
+
+
+def test_an_input_range_streams_in_constant_memory(tmp_path):
+    """-i computes its order (core/range_order.py): 5 M numbers (39 MB of text) at -m 1M, to a file and to shards.
+
+    Its baseline is a range just big enough for the Feistel network: Arrow's cast and
+    join kernels, which format the numbers, map ~6 MB of code pages a file's run never touches.
+    """
+    for args in (["-o", tmp_path / "out"], ["--shards", 2, "-o", tmp_path / "s{i}"]):
+        baseline = peak_rss(["-m", "1M", "-i", f"1-{SMALL_RANGE + 1}", *args])
+        rss = peak_rss(["-m", "1M", "-i", "1-5000000", *args])
+        assert rss <= baseline + (1 << 20), (args, (rss - baseline) >> 10)

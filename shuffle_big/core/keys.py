@@ -15,6 +15,9 @@ the inputs before it are, which a compressed file does not say up front.
 
 Buckets are ranges of the key space: the top ``bits`` bits after ``consumed``
 bits that earlier levels already used.
+
+An ``-i`` range alone is ordered by ``range_order.py`` instead: its numbers need
+no text and no keys sorted.
 """
 
 from __future__ import annotations

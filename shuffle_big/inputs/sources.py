@@ -40,6 +40,10 @@ class NumberRange:
     lo: int
     hi: int
 
+    @property
+    def count(self) -> int:
+        return max(0, self.hi - self.lo + 1)
+
     def widths(self) -> Iterator[tuple[int, int, int]]:
         """(digits, first, last): the runs of numbers of equal width, in order."""
         digits, low = 1, 0

@@ -15,19 +15,17 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.gather import gather
-from ..core.keys import derive_keys, key_of, keys_of
+from ..core.keys import derive_keys, key_of
 from ..core.order import order_records
 from ..core.plan import HELD_PER_RECORD, Plan, make_plan
-from ..core.records import Block, LongRecord, Records, ends_of, joined, keyed, lengths_of, write_lines
+from ..core.records import Block, LongRecord, Records, ends_of, joined, keyed, lengths_of
 from ..errors import ShuffleError
 from ..inputs.ranges import file_runs
 from ..inputs.reader import RecordReader, Segment, read_header
 from ..inputs.sources import (
     InputInfo,
-    NumberRange,
     check_unchanged,
     input_size,
-    only_numbers,
     planned_size,
     records_per_byte,
     snapshot,
@@ -120,13 +118,6 @@ def write_head(
     are read in parallel, each worker keeping the ``n`` smallest keys of its run of them.
     """
     paths = [info.source for info in infos]
-    numbers = only_numbers(infos, header)
-    if numbers is not None and numbers.hi < 1 << 62 and n * 48 <= plan.capacity:
-        picked = head_of_range(numbers, derive_keys(seed), n)
-        out.write_header(b"")
-        out.expect(len(picked))
-        write_lines([b"%d" % k for k in picked], out.write)
-        return numbers.hi - numbers.lo + 1, numbers.size(len(sep))
     snap = snapshot(infos)
     if map_tasks is not None and _worth_workers(infos, plan, n, workers, sep):
         first, records, nbytes, top = _head_by_workers(infos, plan, seed, n, sep, header, workers, map_tasks)
@@ -149,31 +140,6 @@ def write_head(
     out.expect(min(n, records))
     out.write(first)
     return records, nbytes
-
-
-def head_of_range(numbers: NumberRange, mix: tuple[int, int], n: int, chunk: int = 1 << 22) -> list[int]:
-    """``-i LO-HI -n N`` without generating the text: each number's offset is arithmetic.
-
-    The number k of d digits starts where the numbers before it end, so the keys
-    of a run of same-width numbers are keyed hashes of an arithmetic sequence;
-    the N smallest are kept chunk by chunk. Same keys, same order, as reading the text.
-    """
-    best_keys = np.empty(0, dtype=np.uint64)
-    best = np.empty(0, dtype=np.int64)
-    if n == 0:
-        return []
-    offset = 0
-    for digits, a, b in numbers.widths():
-        for start in range(a, b + 1, chunk):
-            stop = min(b + 1, start + chunk)
-            k = np.arange(start, stop, dtype=np.int64)
-            keys = keys_of(np.uint64(offset) + (k - a).astype(np.uint64) * np.uint64(digits + 1), mix)
-            best_keys, best = np.concatenate([best_keys, keys]), np.concatenate([best, k])
-            if len(best) > n:
-                keep = np.argpartition(best_keys, n - 1)[:n]
-                best_keys, best = best_keys[keep], best[keep]
-        offset += (b - a + 1) * (digits + 1)
-    return best[np.argsort(best_keys)].tolist()
 
 
 @dataclass(frozen=True)
