@@ -148,3 +148,26 @@ def test_input_range_beyond_64_bits_says_so():
 def test_an_empty_output_name_is_no_such_file():
     proc = cli("-o", "", "-i1-2")
     assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: cannot create '': No such file or directory\n")
+
+
+RESERVOIR_SIZES = [0, 1, 5, 1023, 1024, 1025, 3071, 3072, 3073]
+
+
+def test_head_of_every_input_size_has_its_lines_once(tmp_path):
+    """tests/shuf/shuf-reservoir.sh: `seq IN | shuf -n OUT -o F` for IN, OUT in 0, 1, 5 and around 1024
+    and 3072 (shuf's reservoir grows 1024 lines at a time): F holds min(IN, OUT) distinct numbers.
+    (Its valgrind run, which checks shuf's C memory handling, is scripts/coreutils_shuf.sh's to make.)"""
+    from shuffle_big import shuffle
+
+    for lines in RESERVOIR_SIZES:
+        src = tmp_path / f"seq{lines}"
+        src.write_bytes(b"".join(b"%d\n" % i for i in range(1, lines + 1)))
+        for n in RESERVOIR_SIZES:
+            out = tmp_path / f"out_{lines}_{n}"
+            shuffle([str(src)], str(out), head=n)
+            got = out.read_bytes().split()
+            assert len(got) == len(set(got)) == min(lines, n) and all(v.isdigit() for v in got), (lines, n)
+    for lines, n in [(0, 5), (1025, 1024), (3073, 3073)]:  # the command itself, input on a pipe
+        proc = cli("-n", n, "-o", tmp_path / "out", input=b"".join(b"%d\n" % i for i in range(1, lines + 1)), check=True)
+        got = (tmp_path / "out").read_bytes().split()
+        assert proc.stdout == b"" and len(got) == len(set(got)) == min(lines, n)
