@@ -35,6 +35,10 @@ take() {  # take FILE... (or directories) out of tree $1 (a checkout or a bare m
 take "$coreutils" init.cfg tests/Coreutils.pm tests/CuSkip.pm tests/CuTmpdir.pm tests/envvar-check \
   tests/lang-default $tests || exit 2
 take "$gnulib" tests/init.sh || exit 2
+# write-errors.sh gives a writer the address space `--version` needs plus 12 MB, found by coreutils'
+# get_min_ulimit_v_ (init.cfg), which looks only up to 50 MB: an interpreter with numpy and pyarrow maps ~215 MB
+# (shuffle-big loads the same code for --version as for a run), so the search goes on to 500 MB.
+sed -i "s/seq 5000 5000 50000/seq 5000 5000 500000/" "$work/init.cfg"
 mkdir -p "$work/src"
 ln -s "$command" "$work/src/shuf"
 # coreutils' getlimits prints the C limits the tests use; these are an LP64 system's
@@ -45,6 +49,18 @@ printf '%s\n' INT_MAX=2147483647 INT_MIN=-2147483648 UINT_MAX=4294967295 LONG_MA
   UINTMAX_MAX=18446744073709551615 INTMAX_MAX=9223372036854775807 OFF_T_MAX=9223372036854775807
 EOF
 chmod +x "$work/src/getlimits"
+# write-errors.sh's set-up asks cksum for a SHA3 hash (cksum -a sha3, coreutils 9.6 on), used only by
+# its own cksum line; where the system's cksum is older, Python's hashlib answers that one question.
+if ! cksum -a sha3 -l 256 /dev/null >/dev/null 2>&1; then
+  cat > "$work/src/cksum" <<'EOF'
+#!/bin/sh
+if [ "$*" = "-a sha3 -l 256 /dev/null" ]; then
+  exec python3 -c 'import hashlib; print("SHA3-256 (/dev/null) = " + hashlib.sha3_256(b"").hexdigest())'
+fi
+PATH=${PATH#*/src:} exec cksum "$@"
+EOF
+  chmod +x "$work/src/cksum"
+fi
 : > "$work/config.h"
 # shuf-reservoir.sh runs shuf under valgrind. Loading a Python extension whose RPATH holds $ORIGIN
 # (numpy's OpenBLAS, pyarrow's libraries) makes the dynamic loader's own SSE2 strncmp read 8 bytes

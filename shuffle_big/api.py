@@ -46,7 +46,7 @@ def shuffle(
     An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
     ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
     its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
-    ``repeat``, ``sep``, ``header``, ``verify``, ``shards``, ``temp_dir``,
+    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``temp_dir``,
     ``compress_level``, ``progress``), which override ``config``'s. With ``shards``, ``output``
     names the files: a pattern with ``{i}``, or a directory. ``cluster``: a
     connected ``DaskCluster`` to run the tasks on instead of local processes;
@@ -61,7 +61,7 @@ def shuffle(
     seed = secrets.randbits(63) if config.seed is None else config.seed
     _check_temp_dir(config.temp_dir, cluster, plan.budget)
     # -n 0 asks for nothing: no input is opened, as with shuf (`yes | shuf -n 0` ends; a missing file is no error)
-    infos = [] if config.head == 0 and not config.header else probe_all(sources, config.sep)
+    infos = [] if config.head == 0 and not config.header else probe_all(sources, config.sep, config.recursive)
     executor = _executor(cluster, config.jobs, plan.budget)
     result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head

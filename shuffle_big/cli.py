@@ -10,6 +10,8 @@ signal handling before the slow imports, the run, and the exit status
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
 import signal
@@ -170,6 +172,10 @@ class Command(click.Command):
 @click.argument("files", nargs=-1, metavar="[FILE|ARG]...")
 @click.option("-o", "--output", metavar="FILE", multiple=True, help="Write to FILE instead of stdout (atomically; may be an input; a FIFO or device is written in place). FILE.gz and FILE.zst are compressed.")
 @click.option(
+    "-R", "--recursive", is_flag=True,
+    help="A directory FILE stands for the regular files under it, sorted by path (hidden and _-prefixed ones left out).",
+)
+@click.option(
     "--files-from", metavar="FILE", default=None,
     help="Also read the inputs named in FILE, one path or URL a line (NUL-separated with -z); - is stdin.",
 )
@@ -244,7 +250,7 @@ class Command(click.Command):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, files_from, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, recursive, files_from, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -279,7 +285,7 @@ def command(
     try:
         config = ShuffleConfig(
             memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
-            sep=sep, header=header, verify=verify, shards=shards, temp_dir=temp_dir, progress=progress and not quiet,
+            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, temp_dir=temp_dir, progress=progress and not quiet,
             compress_level=compress_level,
         )
         if compress_level is not None:  # the output's name must call for compression
@@ -310,6 +316,18 @@ def main(args: list[str] | None = None) -> None:
         # Until the work starts, Ctrl-C just ends the process (nothing to clean up
         # yet); without this, an interrupt during the imports below prints a traceback.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if sys.stdout is None:  # closed before we started (>&-): what --help or --version print must fail
+        sys.stdout = _ClosedOutput()
+    # Nothing here multiplies matrices: OpenBLAS's threads (one per core, in every worker) are waste.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # The work's modules are imported before anything else, --version included, so that every run of
+    # the command has the same code loaded: coreutils' write-errors.sh gives a run the address space
+    # `--version` needs plus 12 MB, as for a C program, whose libraries are all mapped from the start.
+    # And before the handlers that raise are installed: a Terminated raised while an import makes a
+    # class comes out as a RuntimeError ("Error calling __set_name__"), a traceback instead of an exit
+    # by the signal (test_signals_random caught it).
+    from . import api  # noqa: F401
+
     try:
         invocation = command.main(args, standalone_mode=False)
     except click.ClickException as err:  # a usage error, already in GNU's form (``Usage``)
@@ -317,13 +335,11 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(1)
     except BrokenPipeError:  # --help | head
         die_by(signal.SIGPIPE)
+    except OSError as err:  # --help or --version to a full disk, or to a closed standard output
+        click.echo(f"{prog()}: write error: {err.strerror}", err=True)
+        os._exit(1)  # not sys.exit: the exit would flush the unwritten text again and fail again, loudly
     if not isinstance(invocation, Invocation):  # --help, --version, --clean-temp: done
         sys.exit(invocation or 0)
-    # The work's modules are imported before the handlers that raise are installed: a Terminated
-    # raised while an import makes a class comes out as a RuntimeError ("Error calling
-    # __set_name__"), a traceback instead of an exit by the signal (test_signals_random caught it).
-    from . import api  # noqa: F401
-
     install(caught)
     try:
         _run(invocation)
@@ -476,6 +492,16 @@ def _seed_from(path: str) -> int:
     if len(data) < 8:
         _fail(f"'{path}': end of file (--random-source needs at least 8 bytes)")
     return xxhash.xxh64_intdigest(data) >> 1
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output that was closed when the process started: a write fails as one to fd 1 would."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
 def _fail(message: str) -> NoReturn:

@@ -26,6 +26,7 @@ class ShuffleConfig:
     repeat: bool = False  # draw with replacement instead: ``head`` draws, or without end (-r)
     sep: bytes = b"\n"  # the byte that ends a record (b"\0" for -z)
     header: int = 0  # records at the top of the first input kept there, unshuffled
+    recursive: bool = False  # a directory among the inputs stands for the files under it (-R)
     verify: bool = False  # fail, writing nothing, unless the records written are the records read
     shards: int | None = None  # split the output into this many files of near-equal record count
     temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster

@@ -70,7 +70,7 @@ def test_abbreviated_output_and_random_source_and_an_ambiguous_one(tmp_path):
     assert out.read_bytes() == cli("--random-source", key, "-i1-9", check=True).stdout
     proc = parse("--r", "-i1-2")
     assert (proc.returncode, proc.stderr) == (1, usage_error(
-        "option '--r' is ambiguous; possibilities: '--repeat' '--random-source'"))
+        "option '--r' is ambiguous; possibilities: '--recursive' '--repeat' '--random-source'"))
 
 
 def test_an_option_value_that_looks_like_an_option_is_a_value(tmp_path):
@@ -171,3 +171,91 @@ def test_head_of_every_input_size_has_its_lines_once(tmp_path):
         proc = cli("-n", n, "-o", tmp_path / "out", input=b"".join(b"%d\n" % i for i in range(1, lines + 1)), check=True)
         got = (tmp_path / "out").read_bytes().split()
         assert proc.stdout == b"" and len(got) == len(set(got)) == min(lines, n)
+
+
+def test_a_directory_is_a_read_error_unless_r(tmp_path):
+    """tests/misc/read-errors.sh: `shuf -r .` and `shuf -n1 .` fail (shuf: read error: Is a directory);
+    -R makes a directory the files under it."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a").write_bytes(b"x\n")
+    for args in (["-r", "d"], ["-n1", "d"], ["d"]):
+        proc = cli(*args, cwd=tmp_path)
+        assert (proc.returncode, proc.stdout) == (1, b"")
+        assert proc.stderr == b"shuffle-big: error reading 'd': Is a directory; -R shuffles the files under it\n"
+    assert cli("-R", "-n1", "d", cwd=tmp_path, check=True).stdout == b"x\n"
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="needs strace, to fail the reads of '.'")
+def test_a_failing_read_of_a_directory_says_its_error(tmp_path):
+    """read-errors.sh: under `strace -P . -e fault=all:error=EIO` on read and splice, `shuf -n1 .` says EIO."""
+    probe = subprocess.run(["strace", "-o", "/dev/null", "-P", "_", "-e", "/read,splice", "-e", "fault=all:error=EIO", "true"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"strace cannot inject faults here: {probe.stderr.decode().strip()}")
+    for args in (["-n1", "."], ["-r", "."]):
+        proc = subprocess.run(
+            ["strace", "-f", "-o", "/dev/null", "-P", ".", "-e", "/read,splice", "-e", "fault=all:error=EIO",
+             sys.executable, "-m", "shuffle_big", *args], capture_output=True, cwd=tmp_path)
+        assert proc.returncode == 1 and proc.stderr.endswith(b"shuffle-big: error reading '.': Input/output error\n")
+
+
+@pytest.mark.parametrize("args", [["-"], [], ["--files-from", "-"]])
+def test_a_closed_standard_input_is_a_bad_file_descriptor(args):
+    """tests/misc/close-stdin.sh: `shuf - <&-` fails with "Bad file descriptor"."""
+    proc = subprocess.run([sys.executable, "-m", "shuffle_big", *args], stdin=None, capture_output=True,
+                          preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 1 and proc.stderr.endswith(b"'standard input': Bad file descriptor\n")
+
+
+@pytest.mark.parametrize("typed", [b"a b\n", b""], ids=["with input", "without input"])
+def test_one_ctrl_d_ends_input_from_a_terminal(typed):
+    """tests/misc/tty-eof.pl: on a terminal, one Ctrl-D after the input (or instead of it) ends the
+    run, exit 0 and nothing on stderr; the line is shuffled out."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "shuffle_big"], stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+        os.write(master, typed + b"\x04")
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == 0, "still reading after one Ctrl-D" if proc.returncode < 0 else proc.returncode
+        assert proc.stderr is not None and proc.stderr.read() == b""
+        os.close(slave)
+        slave = -1
+        shown = b""
+        while True:  # the terminal's echo of what was typed, then the output
+            try:
+                chunk = os.read(master, 1024)
+            except OSError:  # EIO: the other side is closed and all was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert shown.replace(b"\r\n", b"\n").count(b"a b\n") == (2 if typed else 0)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+
+
+def _closed_stdout() -> None:
+    os.close(1)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["-i", "0-1", "-r"]])
+def test_write_errors_are_said_and_exit_1(args):
+    """tests/misc/write-errors.sh, `shuf -i 0-1 -r` (and help-version.sh's --version, --help): to /dev/full,
+    ENOSPC; to a closed standard output, EBADF; to a pipe whose reader is gone, a quiet end."""
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "shuffle_big", *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.endswith(b": No space left on device\n") and proc.stderr.count(b"\n") == 1
+    proc = subprocess.run([sys.executable, "-m", "shuffle_big", *args], stdout=None, stderr=subprocess.PIPE,
+                          preexec_fn=_closed_stdout, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.endswith(b": Bad file descriptor\n") and proc.stderr.count(b"\n") == 1
+    pipe = subprocess.run(f"{sys.executable} -m shuffle_big {' '.join(args)} | :", shell=True, stderr=subprocess.PIPE, timeout=60)
+    assert (pipe.returncode, pipe.stderr) == (0, b"")

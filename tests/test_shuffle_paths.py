@@ -101,7 +101,7 @@ def test_records_after_a_long_line_at_end_of_input(tmp_path, tail):
         assert proc.stdout == reference_order(src.read_bytes(), 2)
 
 
-def test_a_directory_is_the_files_under_it_sorted_by_path_without_hidden_ones(tmp_path):
+def test_with_r_a_directory_is_the_files_under_it_sorted_by_path_without_hidden_ones(tmp_path):
     root = tmp_path / "corpus"
     (root / "b" / "deep").mkdir(parents=True)
     (root / "_tmp").mkdir()
@@ -115,7 +115,7 @@ def test_a_directory_is_the_files_under_it_sorted_by_path_without_hidden_ones(tm
     order = sorted([*files, "link.txt"])  # by path: a.txt, b/c.txt, b/d.txt, b/deep/x.txt, link.txt
     texts = [(root / name).read_bytes() for name in order]
     for args in (["-m", "64M"], ["-m", "1M", "-j", "2"]):
-        proc = cli("--seed", 4, *args, root, check=True)
+        proc = cli("--seed", 4, *args, "-R", root, check=True)
         assert proc.stdout == reference_order(texts, 4)
     # the same inputs named one by one, and through --files-from (NUL-separated with -z)
     assert cli("--seed", 4, *(root / n for n in order), check=True).stdout == reference_order(texts, 4)
@@ -134,7 +134,7 @@ def test_a_directory_is_the_files_under_it_sorted_by_path_without_hidden_ones(tm
 def test_an_empty_directory_or_list_is_no_input(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "list").write_bytes(b"")
-    assert cli(tmp_path / "empty", input=b"not read\n", check=True).stdout == b""
+    assert cli("--recursive", tmp_path / "empty", input=b"not read\n", check=True).stdout == b""
     assert cli("--files-from", tmp_path / "list", input=b"not read\n", check=True).stdout == b""
     proc = cli("--files-from", tmp_path / "missing")
     assert proc.returncode == 1 and proc.stderr == f"shuffle-big: cannot open '{tmp_path / 'missing'}': No such file or directory\n".encode()

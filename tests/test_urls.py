@@ -75,5 +75,5 @@ def test_a_url_prefix_is_the_objects_under_it(mem, tmp_path):
     mem.pipe("/corpus/b/x.txt", texts["/corpus/b/x.txt"])
     mem.pipe("/corpus/_SUCCESS", b"")
     mem.pipe("/corpus/.part.crc", b"junk\n")
-    shuffle(["memory://corpus"], str(tmp_path / "out.txt"), seed=6)
+    shuffle(["memory://corpus"], str(tmp_path / "out.txt"), seed=6, recursive=True)
     assert (tmp_path / "out.txt").read_bytes() == reference_order(list(texts.values()), 6)

@@ -1,7 +1,7 @@
 """Opening the inputs: files, standard input, compressed files, and lines given on the command line.
 
 A source is a path (``-`` is standard input), ``Lines`` (``-e``) or a
-``NumberRange`` (``-i``); a directory stands for the files under it. Gzip,
+``NumberRange`` (``-i``); with -R a directory stands for the files under it. Gzip,
 zstd, bzip2 and xz input is recognised by its magic number, not its name,
 so ``zcat``-free pipelines and misnamed files work; files of mixed kinds
 are shuffled together.
@@ -143,7 +143,13 @@ def probe(source: Source, sep: bytes = b"\n") -> InputInfo:
     if isinstance(source, NumberRange):
         return InputInfo(source, "range", source.size(len(sep)))
     if source == "-":
+        try:
+            standard_input()
+        except OSError as err:
+            raise describe_os_error("error reading 'standard input'", err) from None
         return InputInfo(source, "stream")
+    if fs.is_directory(source):
+        raise _not_a_file(source)
     st = fs.stat_of(source)
     if st.fifo:
         if not os.access(fs.local(source), os.R_OK):
@@ -159,6 +165,66 @@ def probe(source: Source, sep: bytes = b"\n") -> InputInfo:
             return InputInfo(source, "file", None, True, st, _expected_size(f, head, st.size))
         except OSError as err:
             raise describe_os_error(f"error reading '{source}'", err) from None
+
+
+def standard_input() -> BinaryIO:
+    """The process's standard input, binary; if it was closed when the process started, the
+    error a read of it gets (``shuf - <&-``: Bad file descriptor)."""
+    if sys.stdin is None:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    if sys.stdin.isatty():
+        return cast(BinaryIO, _UntilEnd(cast(Any, sys.stdin.buffer).raw))
+    return sys.stdin.buffer
+
+
+class _UntilEnd:
+    """A terminal, read until it first says end of file and never again.
+
+    A terminal's end of file (Ctrl-D) is not sticky: a buffered reader that
+    got one mid-read returns what it has, and its next read waits for another
+    (coreutils' tests/misc/tty-eof.pl: one Ctrl-D must do).
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.ended = False
+
+    def read(self, n: int = -1) -> bytes:
+        chunks: list[bytes] = []
+        got = 0
+        while not self.ended and (n < 0 or got < n):
+            chunk = self.raw.read(1 << 16 if n < 0 else n - got)
+            if not chunk:
+                self.ended = True
+            else:
+                chunks.append(chunk)
+                got += len(chunk)
+        return b"".join(chunks)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+def _not_a_file(path: str) -> ShuffleError:
+    """The error for a directory given as an input without -R: what reading it says, as shuf reports
+    (Is a directory; under a fault injector, its error), with what -R would do."""
+    err: OSError = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not fs.is_url(path):
+        try:
+            fd = os.open(fs.local(path), os.O_RDONLY)
+            try:
+                os.read(fd, 1)
+            finally:
+                os.close(fd)
+        except OSError as read_error:
+            err = read_error
+    hint = "; -R shuffles the files under it" if err.errno == errno.EISDIR else ""
+    return ShuffleError(f"error reading '{path}': {err.strerror}{hint}")
 
 
 # Decompressed/compressed size of text and JSONL at gzip -6 or zstd -3 (measured 2.7-3.3 on
@@ -187,8 +253,9 @@ def _expected_size(f: BinaryIO, head: bytes, size: int) -> int:
     return hint if hint >= size else size * TYPICAL_RATIO
 
 
-def probe_all(sources: list[Source], sep: bytes = b"\n") -> list[InputInfo]:
-    return [probe(source, sep) for source in expand(sources)]
+def probe_all(sources: list[Source], sep: bytes = b"\n", recursive: bool = False) -> list[InputInfo]:
+    """Each input looked at once; with ``recursive``, a directory is first replaced by the files under it."""
+    return [probe(source, sep) for source in (expand(sources) if recursive else sources)]
 
 
 def expand(sources: list[Source]) -> list[Source]:
@@ -207,7 +274,7 @@ def listed_in(path: str, sep: bytes = b"\n") -> list[str]:
     (``--files-from``); empty records are skipped."""
     try:
         if path == "-":
-            data = sys.stdin.buffer.read()
+            data = standard_input().read()
         else:
             with fs.open_read(path) as f:
                 data = f.read()
@@ -429,8 +496,11 @@ def open_source(
     if isinstance(source, NumberRange):
         return _Numbers(source, sep), []
     name = display_name(source)
-    raw = sys.stdin.buffer if source == "-" else fs.open_read(source)
-    owned = [] if source == "-" else [raw]
+    try:
+        raw = standard_input() if source == "-" else fs.open_read(source)
+    except OSError as err:
+        raise describe_os_error(f"error reading '{name}'", err) from None
+    owned: list[Any] = [] if source == "-" else [raw]
     try:
         if frame[0]:
             raw.seek(frame[0])
