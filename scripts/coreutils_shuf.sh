@@ -78,8 +78,8 @@ EOF
 status=0
 for t in $tests; do
   case $t in *.pl) run="perl -w -I$work/tests -MCuSkip -MCoreutils -MCuTmpdir=${t##*/}" ;; *) run=sh ;; esac
-  built=shuf  # the programs a test takes as coreutils' own; write-errors.sh also drives timeout and env
-  case $t in *write-errors.sh) built="shuf timeout env" ;; esac
+  built=shuf  # the programs a test takes as coreutils' own; write-errors.sh also drives timeout and env, io-errors.sh env
+  case $t in *write-errors.sh) built="shuf timeout env" ;; *io-errors.sh) built="shuf env" ;; esac
   # VERSION: help-version.sh checks that `shuf --version` ends in it
   (cd "$work" && env srcdir=. abs_srcdir="$work" abs_top_srcdir="$work" abs_top_builddir="$work" \
      VALGRIND_OPTS="--suppressions=$work/ld.so.supp" VERSION="$("$command" --version | sed -n '1s/.* //p;q')" PERL=perl \

@@ -24,6 +24,7 @@ LAYERS = [
     ["modes", "run"],
     ["config"],
     ["api"],
+    ["gnu_syntax"],
     ["cli"],
     ["__init__", "__main__"],
 ]
