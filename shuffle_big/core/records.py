@@ -9,7 +9,7 @@ it is the same whatever the block size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -131,11 +131,3 @@ def tapped(pieces: Iterator[bytes], see) -> Iterator[bytes]:
     for piece in pieces:
         see(piece)
         yield piece
-
-
-def write_lines(lines: list, write: Callable[[bytes], None]) -> None:
-    """Write lines (without their newlines) joined, a few thousand at a time."""
-    for i in range(0, len(lines), 4096):  # joins of a few thousand lines stay in cache
-        piece = lines[i : i + 4096]
-        piece.append(b"")
-        write(b"\n".join(piece))
