@@ -46,9 +46,10 @@ def shuffle(
     An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
     ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
     its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
-    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``temp_dir``,
+    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``shard_lines``, ``splits``, ``temp_dir``,
     ``compress_level``, ``progress``), which override ``config``'s. With ``shards``, ``output``
-    names the files: a pattern with ``{i}``, or a directory. ``cluster``: a
+    names the files: a pattern with ``{i}``, or a directory; with ``splits``
+    (``"valid=1000,train=rest"``), a pattern with ``{split}``. ``cluster``: a
     connected ``DaskCluster`` to run the tasks on instead of local processes;
     ``memory`` is then the budget of each worker. Raises ShuffleError for
     problems a user can fix (ConfigError, also a ValueError, for options
@@ -60,6 +61,8 @@ def shuffle(
     plan = config.plan or make_plan(config.budget, fds)
     seed = secrets.randbits(63) if config.seed is None else config.seed
     _check_temp_dir(config.temp_dir, cluster, plan.budget)
+    if config.layout_options:
+        config.layout(output)  # a bad name fails before any input is read
     # -n 0 asks for nothing: no input is opened, as with shuf (`yes | shuf -n 0` ends; a missing file is no error)
     infos = [] if config.head == 0 and not config.header else probe_all(sources, config.sep, config.recursive)
     executor = _executor(cluster, config.jobs, plan.budget)
@@ -68,15 +71,15 @@ def shuffle(
     numbers = None if config.repeat else only_numbers(infos, header)
     if numbers is not None:
         verifier = Verifier() if config.verify else None
-        with _output(config, output, verifier.written if verifier else None, config.shards) as out, result.timed("in memory"):
+        with _output(config, output, verifier.written if verifier else None) as out, result.timed("in memory"):
             result.records, result.bytes = write_numbers(numbers, plan, seed, head, out, config.progress, verifier)
     elif config.repeat:
-        with TempSpace(config.temp_dir) as temp, _output(config, output, None, config.shards if head is not None else None) as out:
+        with TempSpace(config.temp_dir) as temp, _output(config, output, None) as out:
             with result.timed("repeat"):
                 result.records, result.bytes, result.passes = write_draws(infos, plan, seed, head, out, temp, sep, header)
             result.in_memory = result.passes == 1
     elif head is not None:
-        with _output(config, output, None, config.shards) as out, result.timed("in memory"):
+        with _output(config, output, None) as out, result.timed("in memory"):
             parallel = None if executor.inline else executor.map
             result.records, result.bytes = write_head(
                 infos, plan, seed, head, out, config.progress, sep, header, executor.workers, parallel,
@@ -84,7 +87,7 @@ def shuffle(
     else:
         verifier = Verifier() if config.verify else None
         written = verifier.written if verifier else None
-        with TempSpace(config.temp_dir) as temp, _output(config, output, written, config.shards) as out:
+        with TempSpace(config.temp_dir) as temp, _output(config, output, written) as out:
             job = Job(plan, seed, temp, out, executor, result, Options(sep, header), config.progress, fds, verifier)
             run_shuffle(job, infos)
     result.peak_rss = peak_rss()
@@ -113,11 +116,9 @@ def _check_temp_dir(temp_dir: str | None, cluster: Any, budget: int) -> None:
         )
 
 
-def _output(config: ShuffleConfig, path: str | None, seen: Fingerprint | None, shards: int | None) -> Output | ShardedOutput:
-    """The output ``-o`` names (``seen``: --verify's written side, fed every record)."""
+def _output(config: ShuffleConfig, path: str | None, seen: Fingerprint | None) -> Output | ShardedOutput:
+    """The output ``-o`` names, one file or several (``seen``: --verify's written side, fed every record)."""
     codec, level = Codec(config.sep), config.compress_level
-    if shards is None:
+    if not config.layout_options:
         return Output(path, codec, seen, level)
-    if path in (None, "-"):
-        raise ShuffleError("--shards needs -o: a directory, or a name with {i} in it")
-    return ShardedOutput(path, shards, codec, seen, level)
+    return ShardedOutput(config.layout(path), codec, seen, level)

@@ -28,6 +28,7 @@ from .core.plan import MIN_MEMORY
 from .errors import ConfigError, ShuffleError
 from .gnu_syntax import Command, number_range, once, prog, smallest_count
 from .outputs.compression import compression_for
+from .outputs.layout import Split, parse_splits
 from .signals import Terminated, catchable, die_by, install
 from .sizes import format_size, parse_size, total_ram
 from .storage.tempspace import clean_stale
@@ -86,8 +87,17 @@ class SizeType(click.ParamType):
     help="Level of a .gz (1-9: 1-3 ISA-L's, fast; 4-9 zlib's) or .zst (1-22) output. [default: gzip 2, zstd 3]",
 )
 @click.option(
+    "--split", "splits", metavar="NAME=AMOUNT,...", default=None, callback=lambda ctx, param, value: _splits(value),
+    help="Cut the permutation into consecutive parts, each a file (or shards) that -o names with {split}: "
+    "AMOUNT is a line count, a percentage (0.5%) or rest. --split valid=10000,train=rest -o 'data/{split}.jsonl'",
+)
+@click.option(
     "--shards", type=click.IntRange(min=1), default=None, metavar="N",
-    help="Split the output into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
+    help="Split the output (each split) into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
+)
+@click.option(
+    "--shard-lines", type=click.IntRange(min=1), default=None, metavar="N",
+    help="Split the output (each split) into files of N lines, the last with what is left; -o names them with {i}.",
 )
 @click.option(
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
@@ -152,7 +162,7 @@ class SizeType(click.ParamType):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, recursive, files_from, compress_level, shards, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, recursive, files_from, compress_level, splits, shards, shard_lines, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -187,12 +197,14 @@ def command(
     try:
         config = ShuffleConfig(
             memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
-            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, temp_dir=temp_dir, progress=progress and not quiet,
+            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, shard_lines=shard_lines, splits=splits, temp_dir=temp_dir, progress=progress and not quiet,
             compress_level=compress_level,
         )
         if compress_level is not None:  # the output's name must call for compression
             compression_for(output or "standard output", compress_level)
-    except ConfigError as err:
+        if config.layout_options:
+            config.layout(output)
+    except (ConfigError, ShuffleError) as err:
         raise click.UsageError(str(err)) from None
     return Invocation(sources, output, config, engine, scheduler, stats_format if stats else None, verbose and not quiet, quiet)
 
@@ -337,6 +349,15 @@ def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: b
             raise click.UsageError(f"extra operand '{files[0]}'")
         return [number_range(input_range)]
     return list(files) or ["-"]
+
+
+def _splits(value: str | None) -> tuple[Split, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_splits(value)
+    except ValueError as err:
+        raise click.UsageError(f"invalid --split '{value}': {err}") from None
 
 
 def _seed_from(path: str) -> int:

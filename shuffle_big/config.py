@@ -3,15 +3,17 @@
 The command builds one from its options and ``shuffle()`` from its keywords
 (as black's ``Mode``), so each rule lives here once and is checked before
 any input is touched: an impossible combination raises ``ConfigError``,
-which the command reports as a usage error (exit 2).
+which the command reports as a usage error (exit 1, as shuf's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from .core.plan import MIN_MEMORY, Plan
-from .errors import ConfigError
+from .errors import ConfigError, ShuffleError
+from .outputs.layout import Layout, Split, parse_splits
 from .sizes import default_memory, format_size, total_ram
 
 
@@ -29,17 +31,24 @@ class ShuffleConfig:
     recursive: bool = False  # a directory among the inputs stands for the files under it (-R)
     verify: bool = False  # fail, writing nothing, unless the records written are the records read
     shards: int | None = None  # split the output into this many files of near-equal record count
+    shard_lines: int | None = None  # or into files of this many records (the last may hold fewer)
+    splits: tuple[Split, ...] | str | None = None  # cut the permutation into these parts first: "valid=1000,train=rest"
     temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster
     compress_level: int | None = None  # of a .gz (1-9) or .zst (1-22) output; None: gzip 2 (ISA-L), zstd 3
     progress: bool = False  # progress bars on stderr
     plan: Plan | None = None  # sizes to use instead of those made from ``memory`` (for tests)
 
     def __post_init__(self) -> None:
+        if isinstance(self.splits, str):
+            try:
+                object.__setattr__(self, "splits", parse_splits(self.splits))
+            except ValueError as err:
+                raise ConfigError(f"--split '{self.splits}': {err}") from None
         if self.memory is not None and self.memory < MIN_MEMORY:
             raise ConfigError(f"memory {format_size(self.memory)} is below the minimum of {format_size(MIN_MEMORY)}")
         if self.sep not in (b"\n", b"\0"):
             raise ConfigError(f"the record separator must be newline or NUL, not {self.sep!r}")
-        for name in ("jobs", "shards"):
+        for name in ("jobs", "shards", "shard_lines"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
@@ -51,8 +60,24 @@ class ShuffleConfig:
             raise ConfigError(f"--compress-level is 1 to 9 for gzip, 1 to 22 for zstd, not {self.compress_level}")
         if self.verify and (self.repeat or self.head is not None):
             raise ConfigError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
-        if self.repeat and self.shards and self.head is None:
-            raise ConfigError("--shards with -r needs -n: an endless stream cannot be split into files")
+        if self.shards is not None and self.shard_lines is not None:
+            raise ConfigError("--shards and --shard-lines cannot be combined: give the number of files or their size")
+        if self.repeat and self.head is None and (self.shards or self.shard_lines or self.splits):
+            option = "--split" if self.splits else "--shards" if self.shards else "--shard-lines"
+            raise ConfigError(f"{option} with -r needs -n: an endless stream cannot be split into files")
+
+    def layout(self, output: str | None) -> Layout:
+        """The files ``-o`` names under ``--split``, ``--shards`` or ``--shard-lines`` (ShuffleError for a bad name)."""
+        option = "--split" if self.splits else "--shards" if self.shards is not None else "--shard-lines"
+        if output in (None, "-"):
+            names = "a name with {split} in it" if self.splits else "a directory, or a name with {i} in it"
+            raise ShuffleError(f"{option} needs -o: {names}")
+        return Layout(output, cast(tuple[Split, ...] | None, self.splits), self.shards, self.shard_lines)
+
+    @property
+    def layout_options(self) -> bool:
+        """Is the output laid out in several files (``--split``, ``--shards``, ``--shard-lines``)?"""
+        return bool(self.splits) or self.shards is not None or self.shard_lines is not None
 
     @property
     def clamped(self) -> bool:

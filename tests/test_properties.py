@@ -21,6 +21,7 @@ from shuffle_big.core.plan import make_plan
 from shuffle_big.core.records import Codec
 from shuffle_big.inputs.sources import MAGIC_BYTES, InputInfo, is_compressed, probe
 from shuffle_big.modes.head import write_head
+from shuffle_big.outputs.layout import Layout
 from shuffle_big.outputs.shards import ShardedOutput
 from shuffle_big.outputs.sinks import Output
 from shuffle_big.run.engine import run_shuffle
@@ -100,7 +101,7 @@ def test_worker_processes_give_the_reference_permutation(recs, terminated, sep, 
         src.write_bytes(data)
         result = ShuffleResult(seed=seed, jobs=jobs)
         # one shard: the same bytes, through the path of a stream (runs copied in order)
-        sink = Output(str(out), Codec(sep)) if to_file else ShardedOutput(f"{out}{{i}}", 1, Codec(sep))
+        sink = Output(str(out), Codec(sep)) if to_file else ShardedOutput(Layout(f"{out}{{i}}", shards=1), Codec(sep))
         with TempSpace(d) as temp, sink:
             run_shuffle(Job(plan, seed, temp, sink, local_executor(jobs), result, Options(sep, header)), [probe(str(src))])
         got = out.read_bytes() if to_file else Path(f"{out}0").read_bytes()

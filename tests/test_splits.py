@@ -1,0 +1,145 @@
+"""--split and --shard-lines (issue #14): the permutation cut into consecutive parts, each a file or shards."""
+
+from __future__ import annotations
+
+import gzip
+from fractions import Fraction
+
+import pytest
+from helpers import cli, numbered_lines
+from stats import chi2_table
+
+from shuffle_big import ConfigError, ShuffleConfig, shuffle
+from shuffle_big.errors import ShuffleError
+from shuffle_big.outputs.layout import Layout, Split, parse_splits, sharded, split_sizes
+
+P_MIN = 1e-4
+
+
+def test_splits_are_read_as_written():
+    assert parse_splits("valid=10000,test=0.5%,train=rest") == (
+        Split("valid", count=10000), Split("test", percent=Fraction(1, 2)), Split("train"))
+    assert parse_splits("a=100%") == (Split("a", percent=Fraction(100)),)
+    for bad, why in [
+        ("a", "not NAME=AMOUNT"), ("=5", "not NAME=AMOUNT"), ("a/b=5", "not NAME=AMOUNT"), ("a=x", "not a line count"),
+        ("a=-1", "not a line count"), ("a=101%", "between 0% and 100%"), ("a=x%", "not a percentage"),
+        ("a=rest,b=rest", "'rest' may be given once"), ("a=1,a=2", "given twice"), ("a=1²", "not a line count"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            parse_splits(bad)
+
+
+def test_split_sizes_are_exact():
+    splits = parse_splits("valid=10,test=33.3%,train=rest")
+    assert split_sizes(splits, 1000) == [10, 333, 657]
+    assert split_sizes(splits, 15) == [10, 4, 1]  # 33.3% of 15 is 4.995
+    assert split_sizes(parse_splits("a=50%,b=50%"), 7) == [3, 3]  # percentages round down; no rest, one left out
+    with pytest.raises(ShuffleError, match="asks for 14 lines in all, more than the 13 there are"):
+        split_sizes(splits, 13)
+
+
+def test_shards_of_a_split():
+    assert sharded(10, 3, None) == [3, 3, 4]
+    assert sharded(10, None, 4) == [4, 4, 2]
+    assert sharded(8, None, 4) == [4, 4]
+    assert sharded(0, None, 4) == [0]  # an empty split still has its file
+    assert sharded(10, None, None) == [10]
+    layout = Layout("d/{split}-{i}.txt", parse_splits("a=3,b=rest"), shard_lines=2)
+    assert [(f.path, f.split, f.records) for f in layout.files(8)] == [
+        ("d/a-0.txt", "a", 2), ("d/a-1.txt", "a", 1), ("d/b-0.txt", "b", 2), ("d/b-1.txt", "b", 2), ("d/b-2.txt", "b", 1)]
+
+
+@pytest.mark.parametrize("options, pattern, message", [
+    (["--split", "a=1,b=rest"], "out.txt", "--split needs -o to name the files with {split}"),
+    (["--split", "a=1,b=rest", "--shard-lines", 5], "{split}.txt", "--shard-lines needs -o to be a directory or a name with {i}"),
+    (["--split", "a=1,b=rest", "--shards", 2], "{split}-{i}-{j}.txt", "bad output name pattern"),
+])
+def test_bad_names_are_said_before_any_input_is_read(tmp_path, options, pattern, message):
+    proc = cli(*options, "-o", tmp_path / pattern, tmp_path / "missing-input")
+    assert proc.returncode == 1 and message.encode() in proc.stderr and b"missing-input" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--split", "a=5x,b=rest", "-o", "{split}"], b"invalid --split 'a=5x,b=rest': '5x' is not a line count"),
+    (["--shards", 2, "--shard-lines", 3, "-o", "{i}"], b"--shards and --shard-lines cannot be combined"),
+    (["-r", "--split", "a=1", "-o", "{split}"], b"--split with -r needs -n"),
+    (["--split", "a=1"], b"--split needs -o: a name with {split} in it"),
+])
+def test_option_misuse_is_a_usage_error(tmp_path, args, message):
+    proc = cli(*args, "-i", "1-10", cwd=tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr and proc.stderr.endswith(b"for more information.\n"), proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_many_lines_asked_leaves_nothing(tmp_path):
+    proc = cli("--split", "a=60,b=50", "-o", tmp_path / "{split}", "-i", "1-100")
+    assert (proc.returncode, proc.stderr) == (1, b"shuffle-big: --split asks for 110 lines in all, more than the 100 there are\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("splits") / "in.txt"
+    path.write_bytes(b"id,x\n" + numbered_lines(200_000))
+    return path
+
+
+@pytest.mark.parametrize("memory, jobs", [("64M", 1), ("1M", 1), ("16M", 2)])
+def test_splits_and_their_shards_concatenated_are_the_single_output(corpus, tmp_path, memory, jobs):
+    single = cli("-m", memory, "-j", jobs, "--seed", 3, corpus, check=True).stdout
+    cli("-m", memory, "-j", jobs, "--seed", 3, "--split", "valid=1000,test=2.5%,train=rest", "--shard-lines", 70_000,
+        "-o", tmp_path / "{split}-{i}.txt", "--verify", corpus, check=True)
+    names = ["valid-0", "test-0", "train-0", "train-1", "train-2"]
+    assert sorted(p.stem for p in tmp_path.iterdir()) == sorted(names)
+    parts = [(tmp_path / f"{n}.txt").read_bytes() for n in names]
+    assert b"".join(parts) == single
+    assert [p.count(b"\n") for p in parts] == [1000, 5000, 70_000, 70_000, 54_001]
+
+
+def test_each_split_gets_the_header_compressed_by_its_name_and_z(corpus, tmp_path):
+    single = cli("--header", 1, "--seed", 4, "-n", 3000, corpus, check=True).stdout
+    cli("--header", 1, "--seed", 4, "-n", 3000, "--split", "a=10%,b=rest", "-o", tmp_path / "{split}.csv.gz", corpus, check=True)
+    a, b = (gzip.decompress((tmp_path / f"{n}.csv.gz").read_bytes()) for n in "ab")
+    assert a.startswith(b"id,x\n") and b.startswith(b"id,x\n") and a.count(b"\n") == 301
+    assert a + b[len(b"id,x\n"):] == single
+    z = corpus.read_bytes().replace(b"\n", b"\0")
+    cli("-z", "--seed", 4, "--split", "a=7,b=rest", "-o", tmp_path / "{split}.z", input=z, check=True)
+    assert (tmp_path / "a.z").read_bytes().count(b"\0") == 7
+    assert (tmp_path / "a.z").read_bytes() + (tmp_path / "b.z").read_bytes() == cli("-z", "--seed", 4, input=z, check=True).stdout
+
+
+def membership_p(place, lines: int = 1000, runs: int = 300) -> float:
+    """Which split a line lands in is independent of where it was in the input (input decile x split)."""
+    table = [[0] * 3 for _ in range(10)]
+    for seed in range(runs):
+        for split, members in enumerate(place(lines, seed)):
+            for line in members:
+                table[line * 10 // lines][split] += 1
+    return chi2_table(table)
+
+
+def by_shuffle_big(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(b"%d\n" % i for i in range(1000)))
+
+    def place(lines, seed):
+        shuffle([str(src)], str(tmp_path / "{split}"), seed=seed, splits="a=20%,b=30%,c=rest")
+        return [[int(v) for v in (tmp_path / n).read_bytes().split()] for n in "abc"]
+    return place
+
+
+def by_input_order(lines, seed):
+    """Wrong: the first 20% of the input to a, the next 30% to b (each part shuffled within)."""
+    return [list(range(0, 200)), list(range(200, 500)), list(range(500, 1000))]
+
+
+def test_split_membership_is_independent_of_input_position(tmp_path):
+    assert membership_p(by_shuffle_big(tmp_path)) > P_MIN
+    assert membership_p(by_input_order) < P_MIN
+
+
+def test_the_library_takes_splits_as_the_command_writes_them():
+    assert ShuffleConfig(splits="a=1,b=rest").splits == (Split("a", count=1), Split("b"))
+    with pytest.raises(ConfigError, match="--split 'a': 'a' is not NAME=AMOUNT"):
+        ShuffleConfig(splits="a")
