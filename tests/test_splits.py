@@ -143,3 +143,19 @@ def test_the_library_takes_splits_as_the_command_writes_them():
     assert ShuffleConfig(splits="a=1,b=rest").splits == (Split("a", count=1), Split("b"))
     with pytest.raises(ConfigError, match="--split 'a': 'a' is not NAME=AMOUNT"):
         ShuffleConfig(splits="a")
+
+
+def test_workers_write_the_files_in_pieces_the_parent_only_appends(corpus, tmp_path, monkeypatch):
+    """With -j 2, pass-2 workers cut their runs at the files' edges and compress each piece by its file's
+    name; the parent appends pieces as they are (in the kernel), never cutting or compressing records."""
+    from shuffle_big.outputs import shards
+
+    pieces: list[tuple[int, int]] = []
+    append_piece = shards.ShardedOutput.append_piece
+    monkeypatch.setattr(shards.ShardedOutput, "append_piece", lambda self, f, p, n: (pieces.append((f, n)), append_piece(self, f, p, n)))
+    monkeypatch.setattr(shards.ShardedOutput, "write", lambda self, data, ends=None: pytest.fail("the parent cut records"))
+    shuffle([str(corpus)], str(tmp_path / "{split}-{i}.gz"), memory=16 << 20, jobs=2, seed=5, splits="a=1000,b=rest",
+            shard_lines=60_000, verify=True)
+    assert sorted({f for f, _ in pieces}) == list(range(5)) and len(pieces) > 5  # files of several pieces
+    got = b"".join(gzip.decompress((tmp_path / name).read_bytes()) for name in ["a-0.gz", "b-0.gz", "b-1.gz", "b-2.gz", "b-3.gz"])
+    assert got == cli("--seed", 5, corpus, check=True).stdout

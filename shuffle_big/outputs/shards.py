@@ -17,9 +17,10 @@ from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from ..errors import ShuffleError
 from ..storage import fs
+from .compression import compression_for
 from .files import copy_through
 from .layout import Layout, OutputFile
-from .sinks import CommitOnSuccess, Output
+from .sinks import CommitOnSuccess, Cut, Output, RunForm
 
 
 class ShardedOutput(CommitOnSuccess):
@@ -78,7 +79,27 @@ class ShardedOutput(CommitOnSuccess):
         return None  # where a record lands depends on the records before it
 
     def run_form(self) -> None:
-        return None  # a run may straddle two shards: this object cuts and compresses
+        return None  # a run may straddle two files: workers write pieces instead (``cuts``)
+
+    def cuts(self, first: int, records: int) -> list[Cut]:
+        """The files records ``first .. first + records - 1`` fall in, and how many in each."""
+        assert self.files is not None, "expect() must be called before the cuts are asked for"
+        found, start = [], 0
+        for i, file in enumerate(self.files):
+            lo, hi = max(start, first), min(start + file.records, first + records)
+            if lo < hi:
+                form = RunForm(self.codec, self.fingerprint is not None, compression_for(file.path, self.level))
+                found.append(Cut(i, hi - lo, form))
+            start += file.records
+        return found
+
+    def append_piece(self, file: int, path: str, nbytes: int) -> None:
+        """Append a piece (records already in the file's form, compressed by its name) to file ``file``."""
+        while self._current is None or len(self._done) < file:
+            self._next_shard()
+        assert self._current is not None
+        self._current.append_run(path, nbytes)
+        self.bytes_written += nbytes
 
     def append_run(self, path: str, nbytes: int) -> None:
         raise AssertionError("a sharded output takes runs by copy_from")

@@ -49,6 +49,13 @@ class Sink(Protocol):
     def append_run(self, path: str, nbytes: int) -> None:
         """Append a run written in ``run_form()``; ``nbytes``: its records' bytes in output form, uncompressed."""
 
+    def cuts(self, first: int, records: int) -> list[Cut] | None:
+        """For records ``first .. first + records - 1`` of the permutation, the pieces a worker may write
+        for ``append_piece``: one for each file of a laid-out output they fall in. None: not laid out."""
+
+    def append_piece(self, file: int, path: str, nbytes: int) -> None:
+        """Append a piece written as ``cuts`` said to file ``file``; pieces arrive in output order."""
+
     def commit(self) -> None: ...
 
     def abort(self) -> None: ...
@@ -57,11 +64,20 @@ class Sink(Protocol):
 @dataclass(frozen=True)
 class RunForm:
     """How a worker writes a run for a sink to append as it is: records in the output's form (``codec``),
-    fingerprinted for --verify (``verify``), compressed as one member or frame (``compression``)."""
+    fingerprinted for --verify (``verify``), compressed as one member or frame (``compression``, if any)."""
 
     codec: Codec
     verify: bool
-    compression: Compression
+    compression: Compression | None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A piece of a worker's run: its next ``records`` records, written in ``form``, for file ``file``."""
+
+    file: int
+    records: int
+    form: RunForm
 
 
 class CommitOnSuccess:
@@ -128,10 +144,21 @@ class Output(CommitOnSuccess):
         return RunForm(self.codec, self.fingerprint is not None, self.target.compression)
 
     def append_run(self, path: str, nbytes: int) -> None:
-        """Append a run a worker wrote in ``run_form()`` (``nbytes``: its records' bytes, uncompressed)."""
-        assert isinstance(self.target, Compressed)
-        self.target.append_compressed(path)
+        """Append a run a worker wrote in this output's form and compression, as it is (``nbytes``: its
+        records' bytes, uncompressed): in the kernel where it can be."""
+        if isinstance(self.target, Compressed):
+            self.target.append_compressed(path)
+        elif self.target.fd is not None and not fs.is_url(path):
+            sendfile_all(self.target.fd, path, self.name)
+        else:
+            copy_through(path, self.target.write)
         self.bytes_written += nbytes
+
+    def cuts(self, first: int, records: int) -> None:
+        return None
+
+    def append_piece(self, file: int, path: str, nbytes: int) -> None:
+        raise AssertionError("a single output takes no pieces")
 
     def finish(self) -> None:
         """Complete the output (a compressor's trailer, the close); ``publish`` makes it appear."""

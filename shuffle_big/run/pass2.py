@@ -5,7 +5,9 @@ Three ways, by who writes and where (``order_buckets`` picks one):
 ``_order_at_offsets`` has workers write their runs of buckets straight at
 their final offsets of a plain output file; ``_order_streamed`` has workers
 write runs to temp files (or objects), copied to the output in key order
-(for a compressed output, each compressed by its worker and appended as is).
+(for a compressed output, each compressed by its worker and appended as is;
+for an output laid out in files, ``--split``/``--shards``, cut by the worker
+into a piece for each file it reaches, in that file's form, appended as is).
 Each returns the most passes a bucket took (2: no bucket was split again).
 """
 
@@ -19,7 +21,19 @@ from ..storage.frames import remove_parts
 from .buckets import Buckets, group_buckets, order_bucket
 from .job import Job
 from .pool import Pool, each_done
-from .tasks import AtOffset, BucketRef, NewRun, OrderResult, OrderTask, keeps_inputs, placement, run_order
+from .tasks import (
+    AtOffset,
+    BucketRef,
+    Destination,
+    NewRun,
+    OrderResult,
+    OrderTask,
+    Pieces,
+    Remote,
+    keeps_inputs,
+    placement,
+    run_order,
+)
 
 
 def order_buckets(job: Job, buckets: Buckets, pool: Pool | None) -> int:
@@ -72,6 +86,12 @@ def _order_streamed(job: Job, buckets: Buckets, pool: Pool) -> int:
         for task, future in order:
             value = pool.result(future)
             passes = max(passes, _took(job, task, value))
+            if isinstance(task.dest, Pieces):
+                for cut, (path, nbytes) in zip(task.dest.cuts, value.pieces):
+                    job.out.append_piece(cut.file, path, nbytes)
+                    fs.remove(path)
+                meter.to(job.out.bytes_written)
+                continue
             if isinstance(task.dest, NewRun) and task.dest.form is not None:
                 job.out.append_run(value.out_path, sum(b.nbytes for b in task.buckets))
             else:
@@ -87,6 +107,9 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
     offsets = [job.out.bytes_written]  # after the header
     for n in buckets.nbytes:
         offsets.append(offsets[-1] + n)
+    firsts = [0]  # the permutation's index of each bucket's first record
+    for n in buckets.nrecords:
+        firsts.append(firsts[-1] + n)
     # with temp space on an object store, workers may share no disk with this process: runs come back as objects
     where = placement(job.temp, job.executor.retries)
     codec, verify = Codec(job.options.sep), job.verifier is not None
@@ -95,7 +118,10 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
     for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * job.executor.workers)):
         refs = tuple(BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run)
         # a new run stays internal: the parent's output translates and checks it as it copies it out
-        dest = NewRun(f"o{i}", form) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
+        dest: Destination = NewRun(f"o{i}", form) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
+        cuts = None if at is not None or isinstance(where, Remote) else job.out.cuts(firsts[run[0]], firsts[run[-1] + 1] - firsts[run[0]])
+        if cuts:  # a laid-out output: pieces, uploads aside (an object store's runs come back whole)
+            dest = Pieces(f"o{i}", tuple(cuts))
         tasks.append(OrderTask(refs, buckets.consumed, job.worker_budget, where, dest, job.max_open_files))
     return tasks
 
@@ -105,7 +131,7 @@ def _took(job: Job, task: OrderTask, value: OrderResult) -> int:
     if keeps_inputs(task.where):  # it left its inputs for a retry; none is needed now
         for bucket in task.buckets:
             remove_parts(bucket.parts)
-    passes, fingerprint, _ = value
+    passes, fingerprint = value.passes, value.fingerprint
     if fingerprint is not None and job.verifier is not None:
         job.verifier.written.merge(fingerprint)
     return passes + 1

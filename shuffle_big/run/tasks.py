@@ -26,17 +26,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
 from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
-from ..core.records import NEWLINE, Buffer, Codec
+from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
-from ..outputs.sinks import RunForm, outgoing
+from ..outputs.sinks import Cut, RunForm, outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
@@ -193,7 +193,16 @@ class NewRun:
     form: RunForm | None = None
 
 
-Destination = AtOffset | NewRun
+@dataclass(frozen=True)
+class Pieces:
+    """Write the run as consecutive pieces, named ``name.0``, ``name.1``...: one for each ``Cut``, holding
+    its count of records in its form (a laid-out output's file each: ``--split``, ``--shards``)."""
+
+    name: str
+    cuts: tuple[Cut, ...]
+
+
+Destination = AtOffset | NewRun | Pieces
 
 
 @dataclass(frozen=True)
@@ -211,7 +220,8 @@ class OrderTask:
 class OrderResult(NamedTuple):
     passes: int  # the most passes a bucket took
     fingerprint: tuple[int, int, str] | None  # of what was written, with --verify
-    out_path: str  # where it was written (a URL if uploaded)
+    out_path: str  # where it was written (a URL if uploaded); "" for Pieces
+    pieces: tuple[tuple[str, int], ...] = ()  # Pieces: each piece's path and bytes (in output form, uncompressed)
 
 
 def run_order(task: OrderTask) -> OrderResult:
@@ -220,6 +230,8 @@ def run_order(task: OrderTask) -> OrderResult:
         dest = task.dest
         if isinstance(dest, AtOffset):
             return _order(task, directory, dest.path, dest.offset, f"error writing '{dest.output}'")
+        if isinstance(dest, Pieces):
+            return _order_pieces(task, directory, dest)
         result = _order(task, directory, os.path.join(directory, dest.name), None, "cannot write to temporary directory")
         if isinstance(task.where, Remote):
             result = result._replace(out_path=upload([result.out_path], _unique(task.where.url, dest.name))[0].url)
@@ -236,6 +248,7 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         raise describe_os_error(f"cannot open '{out_path}'", err) from None
     at = offset or 0
     dest = task.dest
+    assert not isinstance(dest, Pieces)  # _order_pieces writes those
     form = dest if isinstance(dest, AtOffset) else dest.form
     codec = form.codec if form is not None else NEWLINE
     fingerprint = Fingerprint() if form is not None and form.verify else None
@@ -265,6 +278,87 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
     finally:
         os.close(fd)
+
+
+def _order_pieces(task: OrderTask, directory: str, dest: Pieces) -> OrderResult:
+    """Write the buckets in order as ``dest``'s pieces, each a new file in ``directory``."""
+    verify = any(cut.form.verify for cut in dest.cuts)
+    pieces = _PieceWriter(os.path.join(directory, dest.name), dest.cuts, Fingerprint() if verify else None)
+    keep = keeps_inputs(task.where)
+    try:
+        passes = max(
+            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, _task_plan(task), directory, b.name,
+                         pieces.write, keep)
+            for b in task.buckets
+        )
+        pieces.close()
+    finally:
+        pieces.abandon()
+    fingerprint = pieces.fingerprint.value if pieces.fingerprint else None
+    return OrderResult(passes, fingerprint, "", tuple(pieces.written))
+
+
+class _PieceWriter:
+    """Records in output order, cut into one file for each ``Cut``: its count of records, in its form."""
+
+    def __init__(self, prefix: str, cuts: tuple[Cut, ...], fingerprint: Fingerprint | None) -> None:
+        self.prefix, self.cuts, self.fingerprint = prefix, cuts, fingerprint
+        self.written: list[tuple[str, int]] = []  # finished pieces: path, bytes before compression
+        self.fd: int | None = None
+        self.left = 0  # records still due in the open piece
+        self.nbytes = self.at = 0
+        self.compressor: Any = None
+
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
+        while data:
+            if self.fd is None or self.left == 0:
+                self._next()
+            found = record_ends(data) if ends is None else ends
+            if len(found) < self.left:  # all of it (a record cut short included) belongs here
+                self._put(data, found)
+                self.left -= len(found)
+                return
+            cut = int(found[self.left - 1])
+            self._put(data[:cut], found[: self.left])
+            self.left, data, ends = 0, data[cut:], None
+
+    def _put(self, data: Buffer, ends: np.ndarray) -> None:
+        cut = self.cuts[len(self.written)]
+        data = outgoing(data, self.fingerprint, cut.form.codec, ends)
+        self.nbytes += len(data)
+        self.at = pwrite_all(cast(int, self.fd), data if self.compressor is None else self.compressor.compress(data), self.at)
+
+    def _next(self) -> None:
+        if self.fd is not None:
+            self._finish()
+        if len(self.written) == len(self.cuts):
+            raise AssertionError("more records than the cuts hold")
+        cut = self.cuts[len(self.written)]
+        path = f"{self.prefix}.{len(self.written)}"
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as err:
+            raise describe_os_error("cannot write to temporary directory", err) from None
+        self.path, self.left, self.nbytes, self.at = path, cut.records, 0, 0
+        compression = cut.form.compression
+        self.compressor = compression.compressor() if compression is not None else None
+
+    def _finish(self) -> None:
+        if self.compressor is not None:
+            self.at = pwrite_all(cast(int, self.fd), self.compressor.flush(), self.at)  # one whole member or frame
+        os.close(cast(int, self.fd))
+        self.fd = None
+        self.written.append((self.path, self.nbytes))
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self._finish()
+        assert len(self.written) == len(self.cuts), "fewer records than the cuts hold"
+
+    def abandon(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def keeps_inputs(where: Placement) -> bool:
