@@ -114,7 +114,8 @@ def main() -> None:
         help="extra shuffle-big runs (with the largest -j): verify (--verify), head (-n 1000 and -n 100000, "
         "with shuf -n 1000 unless skipped), dask (--engine dask on a local cluster of -j workers, each with "
         "--memory/j, so that the total is the same), dask-store (the same with -T local://DATA-DIR/store: "
-        "the object-store path, buckets uploaded and read back through fsspec)",
+        "the object-store path, buckets uploaded and read back through fsspec), split (--split valid=1%%,train=rest "
+        "--shard-lines N, N lines being ~64 MB, into DATA-DIR/split/, against shuf | split -l N unless skipped)",
     )
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each run [3]")
     ap.add_argument(
@@ -189,6 +190,15 @@ def main() -> None:
             tools.append((f"shuffle-big -m {args.memory} -n {n}", ours(jobs[-1], "-n", str(n)), None, n, None))
         if "shuf" not in skip and shutil.which("shuf"):
             tools.append(("GNU shuf -n 1000", ["shuf", "-n", "1000", str(src), "-o", str(out)], None, 1000, None))
+    split_dir = data_dir / "split"
+    if "split" in variants:
+        lines_per_shard = max(1, (64 << 20) * _count_lines(src) // size)  # ~64 MB of lines each
+        laid_out = ["--split", "valid=1%,train=rest", "--shard-lines", str(lines_per_shard)]
+        split_cmd = [*ours(jobs[-1], *laid_out)[:-1], str(split_dir / "{split}-{i:03d}")]
+        tools.append((f"shuffle-big -j {jobs[-1]} {' '.join(laid_out)}", split_cmd, None, None, None))
+        if "shuf" not in skip and shutil.which("shuf"):
+            tools.append((f"shuf | split -l {lines_per_shard}", f"shuf '{src}' | split -l {lines_per_shard} - '{split_dir}/x'",
+                           None, None, None))
     if "shuf" not in skip and shutil.which("shuf"):
         tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None, None))
     if "sort" not in skip and shutil.which("sort"):
@@ -210,12 +220,15 @@ def main() -> None:
     for round_ in range(args.repeat):
         for name, cmd, env, lines, cwd in tools:
             out.unlink(missing_ok=True)
+            shutil.rmtree(split_dir, ignore_errors=True)
+            split_dir.mkdir()
             if args.cold:
                 drop_caches()
             time.sleep(args.settle)
             t, rss = timed(cmd, env, cwd=cwd)
-            if lines is None and out.stat().st_size != size:  # generated corpora end with a newline
-                raise SystemExit(f"{name}: output has {out.stat().st_size} bytes, input {size}")
+            produced = out.stat().st_size if out.exists() else sum(p.stat().st_size for p in split_dir.iterdir())
+            if lines is None and produced != size:  # generated corpora end with a newline
+                raise SystemExit(f"{name}: output has {produced} bytes, input {size}")
             if lines is not None and (got := _count_lines(out)) != lines:
                 raise SystemExit(f"{name}: output has {got} lines, expected {lines}")
             if name not in best or t < best[name][0]:
@@ -229,6 +242,7 @@ def main() -> None:
     for name, t, rss in results:
         print(f"| {name} | {t:.2f} | {size / t / 1e6:.0f} | {rss / 2**20:.0f} MB | {t / fastest:.2f} | {t / cat:.1f} |")
     out.unlink(missing_ok=True)
+    shutil.rmtree(split_dir, ignore_errors=True)
 
 
 def _count_lines(path: Path) -> int:
