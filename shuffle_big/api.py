@@ -20,7 +20,7 @@ from .inputs.sources import Source, only_numbers, probe_all
 from .modes.head import write_head
 from .modes.numbers import write_numbers
 from .modes.repeat import write_draws
-from .outputs.shards import ShardedOutput
+from .outputs.shards import ShardedOutput, SizedShards
 from .outputs.sinks import Output
 from .run.engine import run_shuffle
 from .run.job import Job, Options, ShuffleResult
@@ -46,7 +46,7 @@ def shuffle(
     An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
     ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
     its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
-    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``shard_lines``, ``splits``, ``temp_dir``,
+    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``shard_lines``, ``shard_size``, ``splits``, ``temp_dir``,
     ``compress_level``, ``progress``), which override ``config``'s. With ``shards``, ``output``
     names the files: a pattern with ``{i}``, or a directory; with ``splits``
     (``"valid=1000,train=rest"``), a pattern with ``{split}``. ``cluster``: a
@@ -121,4 +121,5 @@ def _output(config: ShuffleConfig, path: str | None, seen: Fingerprint | None) -
     codec, level = Codec(config.sep), config.compress_level
     if not config.layout_options:
         return Output(path, codec, seen, level)
-    return ShardedOutput(config.layout(path), codec, seen, level)
+    layout = config.layout(path)
+    return (SizedShards if layout.shard_size is not None else ShardedOutput)(layout, codec, seen, level)

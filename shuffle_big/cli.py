@@ -57,17 +57,22 @@ whatever --memory and --jobs are. Temporary space needed: about the input size (
 
 
 class SizeType(click.ParamType):
+    """A size as ``parse_size`` reads it (for --memory, ``%`` of RAM too), of at least ``minimum`` bytes."""
+
     name = "SIZE"
+
+    def __init__(self, minimum: int = MIN_MEMORY) -> None:
+        self.minimum = minimum
 
     def convert(self, value, param, ctx):
         if isinstance(value, int):
             return value
         try:
-            n = parse_size(value)
+            n = parse_size(value, percent=self.minimum == MIN_MEMORY)
         except ValueError as err:
             self.fail(str(err), param, ctx)
-        if n < MIN_MEMORY:
-            self.fail(f"'{value}' is too small; the minimum is {format_size(MIN_MEMORY)}", param, ctx)
+        if n < self.minimum:
+            self.fail(f"'{value}' is too small; the minimum is {format_size(self.minimum)}", param, ctx)
         return n
 
 
@@ -98,6 +103,11 @@ class SizeType(click.ParamType):
 @click.option(
     "--shard-lines", type=click.IntRange(min=1), default=None, metavar="N",
     help="Split the output (each split) into files of N lines, the last with what is left; -o names them with {i}.",
+)
+@click.option(
+    "--shard-size", type=SizeType(minimum=1), default=None, metavar="SIZE",
+    help="Split the output (each split) into files of at most SIZE bytes of lines (64M, 1G), each filled before the next "
+    "as split -C fills them; a longer line has a file of its own. -o names them with {i}.",
 )
 @click.option(
     "-m", "--memory", type=SizeType(), default=None, metavar="SIZE",
@@ -162,7 +172,7 @@ class SizeType(click.ParamType):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, recursive, files_from, compress_level, splits, shards, shard_lines, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    files, output, recursive, files_from, compress_level, splits, shards, shard_lines, shard_size, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
     engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
@@ -197,7 +207,7 @@ def command(
     try:
         config = ShuffleConfig(
             memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
-            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, shard_lines=shard_lines, splits=splits, temp_dir=temp_dir, progress=progress and not quiet,
+            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, shard_lines=shard_lines, shard_size=shard_size, splits=splits, temp_dir=temp_dir, progress=progress and not quiet,
             compress_level=compress_level,
         )
         if compress_level is not None:  # the output's name must call for compression

@@ -32,6 +32,7 @@ class ShuffleConfig:
     verify: bool = False  # fail, writing nothing, unless the records written are the records read
     shards: int | None = None  # split the output into this many files of near-equal record count
     shard_lines: int | None = None  # or into files of this many records (the last may hold fewer)
+    shard_size: int | None = None  # or into files of at most this many bytes of records, filled in turn
     splits: tuple[Split, ...] | str | None = None  # cut the permutation into these parts first: "valid=1000,train=rest"
     temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster
     compress_level: int | None = None  # of a .gz (1-9) or .zst (1-22) output; None: gzip 2 (ISA-L), zstd 3
@@ -48,7 +49,7 @@ class ShuffleConfig:
             raise ConfigError(f"memory {format_size(self.memory)} is below the minimum of {format_size(MIN_MEMORY)}")
         if self.sep not in (b"\n", b"\0"):
             raise ConfigError(f"the record separator must be newline or NUL, not {self.sep!r}")
-        for name in ("jobs", "shards", "shard_lines"):
+        for name in ("jobs", "shards", "shard_lines", "shard_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
@@ -60,24 +61,28 @@ class ShuffleConfig:
             raise ConfigError(f"--compress-level is 1 to 9 for gzip, 1 to 22 for zstd, not {self.compress_level}")
         if self.verify and (self.repeat or self.head is not None):
             raise ConfigError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
-        if self.shards is not None and self.shard_lines is not None:
-            raise ConfigError("--shards and --shard-lines cannot be combined: give the number of files or their size")
-        if self.repeat and self.head is None and (self.shards or self.shard_lines or self.splits):
-            option = "--split" if self.splits else "--shards" if self.shards else "--shard-lines"
+        given = [name for name, value in self._shardings() if value is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{given[0]} and {given[1]} cannot be combined: they say how to cut the files two ways")
+        if self.repeat and self.head is None and self.layout_options:
+            option = "--split" if self.splits else given[0]
             raise ConfigError(f"{option} with -r needs -n: an endless stream cannot be split into files")
 
+    def _shardings(self) -> list[tuple[str, int | None]]:
+        return [("--shards", self.shards), ("--shard-lines", self.shard_lines), ("--shard-size", self.shard_size)]
+
     def layout(self, output: str | None) -> Layout:
-        """The files ``-o`` names under ``--split``, ``--shards`` or ``--shard-lines`` (ShuffleError for a bad name)."""
-        option = "--split" if self.splits else "--shards" if self.shards is not None else "--shard-lines"
+        """The files ``-o`` names under ``--split`` and the sharding options (ShuffleError for a bad name)."""
+        option = "--split" if self.splits else next(name for name, value in self._shardings() if value is not None)
         if output in (None, "-"):
             names = "a name with {split} in it" if self.splits else "a directory, or a name with {i} in it"
             raise ShuffleError(f"{option} needs -o: {names}")
-        return Layout(output, cast(tuple[Split, ...] | None, self.splits), self.shards, self.shard_lines)
+        return Layout(output, cast(tuple[Split, ...] | None, self.splits), self.shards, self.shard_lines, self.shard_size)
 
     @property
     def layout_options(self) -> bool:
         """Is the output laid out in several files (``--split``, ``--shards``, ``--shard-lines``)?"""
-        return bool(self.splits) or self.shards is not None or self.shard_lines is not None
+        return bool(self.splits) or any(value is not None for _, value in self._shardings())
 
     @property
     def clamped(self) -> bool:

@@ -15,21 +15,21 @@ def total_ram() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def parse_size(text: str, ram: int | None = None) -> int:
-    """Bytes meant by ``text``: ``1024``, ``64K``, ``512M``, ``4G``, ``1.5GiB`` or ``10%``.
+def parse_size(text: str, ram: int | None = None, percent: bool = True) -> int:
+    """Bytes meant by ``text``: ``1024``, ``64K``, ``512M``, ``4G``, ``1.5GiB`` or (``percent``) ``10%`` of RAM.
 
     Units are powers of 1024, as in GNU sort's ``-S``. A bare number is bytes.
     Raises ValueError with a message fit for the user.
     """
     m = _PERCENT_RE.match(text)
-    if m:
+    if m and percent:
         pct = float(m.group(1))
         if not 0 < pct <= 100:
             raise ValueError(f"invalid percentage '{text}': must be in (0, 100]")
         return int((ram if ram is not None else total_ram()) * pct / 100)
     m = _SIZE_RE.match(text)
     if not m:
-        raise ValueError(f"invalid size '{text}': use a number with an optional K, M, G, T suffix or a %")
+        raise ValueError(f"invalid size '{text}': use a number with an optional K, M, G, T suffix{' or a %' if percent else ''}")
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import shutil
+import subprocess
 from fractions import Fraction
 
 import pytest
@@ -159,3 +161,38 @@ def test_workers_write_the_files_in_pieces_the_parent_only_appends(corpus, tmp_p
     assert sorted({f for f, _ in pieces}) == list(range(5)) and len(pieces) > 5  # files of several pieces
     got = b"".join(gzip.decompress((tmp_path / name).read_bytes()) for name in ["a-0.gz", "b-0.gz", "b-1.gz", "b-2.gz", "b-3.gz"])
     assert got == cli("--seed", 5, corpus, check=True).stdout
+
+
+@pytest.mark.skipif(not shutil.which("split"), reason="needs coreutils' split to compare with")
+@pytest.mark.parametrize("memory, jobs", [("64M", 1), ("1M", 1), ("16M", 2)])
+def test_sized_shards_are_what_split_c_makes_of_each_split(corpus, tmp_path, memory, jobs):
+    out = tmp_path / "ours"
+    out.mkdir()
+    cli("-m", memory, "-j", jobs, "--seed", 6, "--split", "a=5000,b=rest", "--shard-size", "100K",
+        "-o", out / "{split}-{i:03d}", "--verify", corpus, check=True)
+    single = cli("--seed", 6, corpus, check=True).stdout.splitlines(keepends=True)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    for name, lines in (("a", single[:5000]), ("b", single[5000:])):
+        subprocess.run(["split", "-C", "100K", "-a", "3", "-d", "-", str(theirs / f"{name}-")], input=b"".join(lines), check=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in theirs.iterdir())
+    assert all((out / p.name).read_bytes() == p.read_bytes() for p in theirs.iterdir())
+
+
+def test_a_line_longer_than_a_shard_has_one_of_its_own_on_every_budget(tmp_path):
+    """At -m 1M the 3 MB line reaches the output in pieces (held aside until its length is known); at 64M
+    whole: the files are the same."""
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"h\n" + numbered_lines(50_000) + b"L" * (3 << 20) + b"\n" + numbered_lines(50_000))
+    got = []
+    for memory in ("64M", "1M"):
+        out = tmp_path / memory
+        out.mkdir()
+        cli("-m", memory, "--seed", 2, "--header", 1, "--shard-size", "2M", "-o", out / "{i}.gz", src, check=True)
+        files = sorted(out.iterdir(), key=lambda p: int(p.name.split(".")[0]))
+        got.append([gzip.decompress(p.read_bytes()) for p in files])
+    assert got[0] == got[1]
+    assert all(f.startswith(b"h\n") for f in got[0])
+    sizes = [len(f) - 2 for f in got[0]]
+    assert sizes.count(3 << 20 | 1) == 1 and all(s <= 2 << 20 for s in sizes if s != (3 << 20 | 1))
+    assert b"".join(f[2:] for f in got[0]) == cli("--seed", 2, "--header", 1, src, check=True).stdout[2:]

@@ -4,8 +4,11 @@ The permutation's M records are cut into consecutive splits (``--split
 valid=10000,test=0.5%,train=rest``), in the order given, so each split is
 itself uniformly shuffled and the splits are a uniform random partition;
 each split (or the whole output, without splits) is then cut into
-consecutive shards: ``--shards N`` files of near-equal count, or
-``--shard-lines N`` files of N records (the last may hold fewer). Every file
+consecutive shards: ``--shards N`` files of near-equal count,
+``--shard-lines N`` files of N records (the last may hold fewer), or
+``--shard-size SIZE`` files of at most SIZE bytes of records, filled in
+turn as ``split -C`` fills them (``shards.SizedShards``; which record goes
+where then depends on the records' lengths, not only on their count). Every file
 is a run of consecutive records, so the files concatenated in order are the
 single output. Names come from ``-o``: ``{split}`` and ``{i}`` (the shard
 number within its split, from 0) in it, or a directory for shards alone.
@@ -110,13 +113,14 @@ class Layout:
     splits: tuple[Split, ...] | None = None
     shards: int | None = None
     shard_lines: int | None = None
+    shard_size: int | None = None
 
     def __post_init__(self) -> None:
         self.name(self.splits[0].name if self.splits else None, 0)  # a bad pattern fails before any input is read
 
     @property
     def sharded(self) -> bool:
-        return self.shards is not None or self.shard_lines is not None
+        return self.shards is not None or self.shard_lines is not None or self.shard_size is not None
 
     def name(self, split: str | None, i: int) -> str:
         """The file name of shard ``i`` of ``split``."""
@@ -126,16 +130,21 @@ class Layout:
         if split is not None and "{split" not in pattern:
             raise ShuffleError(f"--split needs -o to name the files with {{split}} in it, like 'data/{{split}}.jsonl' (got '{self.pattern}')")
         if self.sharded and "{i" not in pattern:
-            option = "--shards" if self.shards is not None else "--shard-lines"
+            option = "--shards" if self.shards is not None else "--shard-lines" if self.shard_lines is not None else "--shard-size"
             raise ShuffleError(f"{option} needs -o to be a directory or a name with {{i}} in it, like out-{{i:05d}}.txt (got '{self.pattern}')")
         try:
             return pattern.format(split=split, i=i)
         except (KeyError, IndexError, ValueError, AttributeError) as err:
             raise ShuffleError(f"bad output name pattern '{self.pattern}': {err}") from None
 
+    def parts(self, total: int) -> list[tuple[str | None, int]]:
+        """Each split's name and records, in output order (one nameless part without splits)."""
+        return list(zip([s.name for s in self.splits], split_sizes(self.splits, total))) if self.splits else [(None, total)]
+
     def files(self, total: int) -> list[OutputFile]:
-        """The files for ``total`` records, in output order, with their record counts."""
-        parts = list(zip([s.name for s in self.splits], split_sizes(self.splits, total))) if self.splits else [(None, total)]
+        """The files for ``total`` records, in output order, with their record counts (not for ``shard_size``)."""
+        assert self.shard_size is None, "sized shards are cut as their records' lengths come"
+        parts = self.parts(total)
         out = [
             OutputFile(self.name(split, i), split, n)
             for split, records in parts

@@ -10,6 +10,8 @@ starts with the --header records and is compressed by its own name.
 from __future__ import annotations
 
 import os
+import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ class ShardedOutput(CommitOnSuccess):
     def run_form(self) -> None:
         return None  # a run may straddle two files: workers write pieces instead (``cuts``)
 
-    def cuts(self, first: int, records: int) -> list[Cut]:
+    def cuts(self, first: int, records: int) -> list[Cut] | None:
         """The files records ``first .. first + records - 1`` fall in, and how many in each."""
         assert self.files is not None, "expect() must be called before the cuts are asked for"
         found, start = [], 0
@@ -135,3 +137,126 @@ class ShardedOutput(CommitOnSuccess):
             if shard is not None:
                 shard.abort()
         self._done, self._current = [], None
+
+
+class SizedShards(ShardedOutput):
+    """``--shard-size``: each split cut into files of at most ``size`` bytes of records, each file filled
+    before the next is begun, as ``split -C`` fills them; a record longer than ``size`` has a file of its
+    own (the ``--header`` lines come on top). Cut here, as the records come, in output order.
+
+    A record that arrives in pieces (longer than a block of memory) waits in an unnamed temporary file
+    until its end tells its length, then goes where that length puts it.
+    """
+
+    def __init__(self, layout: Layout, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None,
+                 level: int | None = None) -> None:
+        super().__init__(layout, codec, fingerprint, level)
+        assert layout.shard_size is not None
+        self.size = layout.shard_size
+        self._parts: list[tuple[str | None, int]] | None = None
+        self._split = -1  # index in ``_parts`` of the split being written
+        self._split_left = 0  # its records still to come
+        self._shard = 0  # files begun in this split
+        self._filled = 0  # bytes of records in the open file
+        self._spool: Any = None  # the pieces of a record not yet whole
+        self._spooled = 0
+
+    def expect(self, records: int) -> None:
+        self._parts = self.layout.parts(records)
+
+    def cuts(self, first: int, records: int) -> list[Cut] | None:
+        return None  # where a file ends depends on the lengths of the records before: cut here
+
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
+        if self.fingerprint is not None:
+            self.fingerprint.update(data, ends)
+        self.bytes_written += len(data)
+        while data:
+            found = record_ends(data)
+            if self._spool is not None:  # the rest of a record that came in pieces
+                if not len(found):
+                    self._spool.write(data)
+                    self._spooled += len(data)
+                    return
+                end = int(found[0])
+                self._spool.write(data[:end])
+                self._place_spooled(self._spooled + end)
+                data = data[end:]
+                continue
+            while self._split_left == 0:
+                self._next_split()
+            found = found[: self._split_left]
+            if not len(found):  # the beginning of a record not yet whole
+                self._spool, self._spooled = tempfile.TemporaryFile(), 0
+                continue
+            fits = int(np.searchsorted(found, self.size - self._filled, side="right"))
+            if not fits:
+                if self._filled:
+                    self._new_file()  # the next record begins the next file
+                    continue
+                fits = 1  # longer than a file may be: a file of its own
+            cut = int(found[fits - 1])
+            self._put(data[:cut], fits)
+            data = data[cut:]
+
+    def _put(self, data: Buffer, records: int) -> None:
+        if self._current is None:
+            self._new_file()
+        assert self._current is not None
+        self._current.write(data)
+        self._filled += len(data)
+        self._split_left -= records
+
+    def _place_spooled(self, length: int) -> None:
+        if self._filled and self._filled + length > self.size:
+            self._new_file()
+        spool, self._spool = self._spool, None
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            self._put(chunk, 0)
+        spool.close()
+        self._split_left -= 1
+
+    def _close_file(self) -> None:
+        if self._current is not None:
+            self._current.finish()
+            self._done.append(self._current)
+            self._current = None
+        self._filled = 0
+
+    def _new_file(self) -> None:
+        assert self._parts is not None, "expect() must be called before records are written"
+        self._close_file()
+        split = self._parts[self._split][0]
+        self._current = Output(self.layout.name(split, self._shard), self.codec, None, self.level)
+        self._current.write(self.header)
+        self._shard += 1
+
+    def _next_split(self) -> None:
+        """End the split being written (an empty one still gets its file) and begin the next."""
+        assert self._parts is not None, "expect() must be called before records are written"
+        if self._split >= 0 and self._shard == 0:
+            self._new_file()
+        self._close_file()
+        if self._split + 1 == len(self._parts):
+            raise AssertionError("more records than expected")
+        self._split += 1
+        self._split_left, self._shard = self._parts[self._split][1], 0
+
+    def commit(self) -> None:
+        if self._parts is None:
+            self.expect(0)
+        assert self._parts is not None
+        while self._split + 1 < len(self._parts):
+            self._next_split()
+        if self._shard == 0:
+            self._new_file()
+        self._close_file()
+        for file in self._done:
+            file.publish()
+
+    def abort(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        super().abort()
