@@ -115,7 +115,8 @@ def main() -> None:
         "with shuf -n 1000 unless skipped), dask (--engine dask on a local cluster of -j workers, each with "
         "--memory/j, so that the total is the same), dask-store (the same with -T local://DATA-DIR/store: "
         "the object-store path, buckets uploaded and read back through fsspec), split (--split valid=1%%,train=rest "
-        "--shard-lines N, N lines being ~64 MB, into DATA-DIR/split/, against shuf | split -l N unless skipped)",
+        "with --shard-size 64M, and with --shard-lines N, N lines being ~64 MB, into DATA-DIR/split/, against "
+        "shuf | split -C 64M unless skipped)",
     )
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each run [3]")
     ap.add_argument(
@@ -193,12 +194,12 @@ def main() -> None:
     split_dir = data_dir / "split"
     if "split" in variants:
         lines_per_shard = max(1, (64 << 20) * _count_lines(src) // size)  # ~64 MB of lines each
-        laid_out = ["--split", "valid=1%,train=rest", "--shard-lines", str(lines_per_shard)]
-        split_cmd = [*ours(jobs[-1], *laid_out)[:-1], str(split_dir / "{split}-{i:03d}")]
-        tools.append((f"shuffle-big -j {jobs[-1]} {' '.join(laid_out)}", split_cmd, None, None, None))
+        for laid_out in (["--split", "valid=1%,train=rest", "--shard-size", "64M"],
+                         ["--split", "valid=1%,train=rest", "--shard-lines", str(lines_per_shard)]):
+            split_cmd = [*ours(jobs[-1], *laid_out)[:-1], str(split_dir / "{split}-{i:03d}")]
+            tools.append((f"shuffle-big -j {jobs[-1]} {' '.join(laid_out)}", split_cmd, None, None, None))
         if "shuf" not in skip and shutil.which("shuf"):
-            tools.append((f"shuf | split -l {lines_per_shard}", f"shuf '{src}' | split -l {lines_per_shard} - '{split_dir}/x'",
-                           None, None, None))
+            tools.append(("shuf | split -C 64M", f"shuf '{src}' | split -C 64M - '{split_dir}/x'", None, None, None))
     if "shuf" not in skip and shutil.which("shuf"):
         tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None, None))
     if "sort" not in skip and shutil.which("sort"):

@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import pytest
 from helpers import cli, numbered_lines
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from stats import chi2_table
 
 from shuffle_big import ConfigError, ShuffleConfig, shuffle
@@ -196,3 +198,49 @@ def test_a_line_longer_than_a_shard_has_one_of_its_own_on_every_budget(tmp_path)
     sizes = [len(f) - 2 for f in got[0]]
     assert sizes.count(3 << 20 | 1) == 1 and all(s <= 2 << 20 for s in sizes if s != (3 << 20 | 1))
     assert b"".join(f[2:] for f in got[0]) == cli("--seed", 2, "--header", 1, src, check=True).stdout[2:]
+
+
+def greedy_files(records: list[bytes], parts: list[int], size: int) -> list[bytes]:
+    """The reference: each split's records into files of at most ``size`` bytes, each filled before the next."""
+    files: list[bytes] = []
+    at = 0
+    for count in parts:
+        current: list[bytes] = []
+        filled = 0
+        for record in records[at : at + count]:
+            if current and filled + len(record) > size:
+                files.append(b"".join(current))
+                current, filled = [], 0
+            current.append(record)
+            filled += len(record)
+        files.append(b"".join(current))
+        at += count
+    return files
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lengths=st.lists(st.integers(0, 90), max_size=60), cuts=st.lists(st.integers(0, 3000), max_size=40),
+    first=st.integers(0, 60), size=st.integers(1, 120),
+)
+@example(lengths=[3, 3], cuts=[7], first=0, size=10)  # a record completed across writes fills a file exactly
+def test_sized_shards_cut_the_same_however_the_records_arrive(tmp_path, monkeypatch, lengths, cuts, first, size):
+    """Records cut anywhere across writes (a run copied in chunks, a long record in pieces, held in memory
+    or, past PARTIAL_IN_MEMORY, in a file) land in the files a greedy fill of whole records makes."""
+    from shuffle_big.outputs import shards
+
+    monkeypatch.setattr(shards, "PARTIAL_IN_MEMORY", 40)
+    records = [b"%d" % i + b"x" * n + b"\n" for i, n in enumerate(lengths)]
+    stream = b"".join(records)
+    parts = [min(first, len(records)), len(records) - min(first, len(records))]
+    out = tmp_path / f"t{len(list(tmp_path.iterdir()))}"
+    out.mkdir()
+    sink = shards.SizedShards(Layout(str(out / "{split}-{i:03d}"), parse_splits(f"a={parts[0]},b=rest"), shard_size=size))
+    with sink:
+        sink.expect(len(records))
+        at = 0
+        for cut in sorted(c for c in cuts if c < len(stream)) + [len(stream)]:
+            sink.write(stream[at:cut])
+            at = cut
+    got = [p.read_bytes() for p in sorted(out.iterdir(), key=lambda p: (p.name[0], int(p.name[2:])))]
+    assert got == greedy_files(records, parts, size)

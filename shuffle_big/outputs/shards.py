@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -144,8 +145,9 @@ class SizedShards(ShardedOutput):
     before the next is begun, as ``split -C`` fills them; a record longer than ``size`` has a file of its
     own (the ``--header`` lines come on top). Cut here, as the records come, in output order.
 
-    A record that arrives in pieces (longer than a block of memory) waits in an unnamed temporary file
-    until its end tells its length, then goes where that length puts it.
+    Records may arrive cut anywhere (a run copied in chunks, a record longer than a block in pieces):
+    the start of a record waits (``_Partial``) until its end tells its length, then goes where that
+    length puts it.
     """
 
     def __init__(self, layout: Layout, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None,
@@ -158,8 +160,7 @@ class SizedShards(ShardedOutput):
         self._split_left = 0  # its records still to come
         self._shard = 0  # files begun in this split
         self._filled = 0  # bytes of records in the open file
-        self._spool: Any = None  # the pieces of a record not yet whole
-        self._spooled = 0
+        self._partial: _Partial | None = None  # the start of a record not yet whole
 
     def expect(self, records: int) -> None:
         self._parts = self.layout.parts(records)
@@ -171,33 +172,50 @@ class SizedShards(ShardedOutput):
         if self.fingerprint is not None:
             self.fingerprint.update(data, ends)
         self.bytes_written += len(data)
-        while data:
-            found = record_ends(data)
-            if self._spool is not None:  # the rest of a record that came in pieces
-                if not len(found):
-                    self._spool.write(data)
-                    self._spooled += len(data)
-                    return
-                end = int(found[0])
-                self._spool.write(data[:end])
-                self._place_spooled(self._spooled + end)
-                data = data[end:]
-                continue
+        if self._partial is not None:  # the rest of a record begun in an earlier write
+            end = _first_end(data)
+            if end is None:
+                self._partial.add(data)
+                return
+            self._partial.add(memoryview(data)[:end])
+            self._place_partial()
+        else:
+            end = 0
+        if isinstance(data, bytes) and self._all_in_the_open_file(data, end):
+            return
+        data = memoryview(data)[end:]
+        found = record_ends(data)
+        done = taken = 0  # bytes and records of ``data`` written
+        while taken < len(found):
             while self._split_left == 0:
                 self._next_split()
-            found = found[: self._split_left]
-            if not len(found):  # the beginning of a record not yet whole
-                self._spool, self._spooled = tempfile.TemporaryFile(), 0
-                continue
-            fits = int(np.searchsorted(found, self.size - self._filled, side="right"))
+            ends_here = found[taken : taken + self._split_left] - done
+            fits = int(np.searchsorted(ends_here, self.size - self._filled, side="right"))
             if not fits:
                 if self._filled:
                     self._new_file()  # the next record begins the next file
                     continue
                 fits = 1  # longer than a file may be: a file of its own
-            cut = int(found[fits - 1])
-            self._put(data[:cut], fits)
-            data = data[cut:]
+            cut = int(ends_here[fits - 1])
+            self._put(data[done : done + cut], fits)
+            done, taken = done + cut, taken + fits
+        if done < len(data):
+            self._partial = _Partial()
+            self._partial.add(data[done:])
+
+    def _all_in_the_open_file(self, data: bytes, start: int) -> bool:
+        """Write the whole records of ``data[start:]`` (holding back the start of one) if they all go to
+        the open file: the usual case, told by two scans in C rather than by every record's end."""
+        if self._current is None or self._split_left == 0:
+            return False
+        whole = data.rfind(b"\n", start) + 1
+        if whole - start > self.size - self._filled or (records := data.count(b"\n", start)) > self._split_left:
+            return False
+        self._put(memoryview(data)[start:whole], records)
+        if whole < len(data):
+            self._partial = _Partial()
+            self._partial.add(memoryview(data)[max(whole, start):])
+        return True
 
     def _put(self, data: Buffer, records: int) -> None:
         if self._current is None:
@@ -207,14 +225,16 @@ class SizedShards(ShardedOutput):
         self._filled += len(data)
         self._split_left -= records
 
-    def _place_spooled(self, length: int) -> None:
-        if self._filled and self._filled + length > self.size:
+    def _place_partial(self) -> None:
+        """The record held in ``_partial``, now whole, to the file its length puts it in."""
+        partial, self._partial = self._partial, None
+        assert partial is not None
+        while self._split_left == 0:
+            self._next_split()
+        if self._filled and self._filled + partial.length > self.size:
             self._new_file()
-        spool, self._spool = self._spool, None
-        spool.seek(0)
-        while chunk := spool.read(1 << 20):
-            self._put(chunk, 0)
-        spool.close()
+        for piece in partial.pieces():
+            self._put(piece, 0)
         self._split_left -= 1
 
     def _close_file(self) -> None:
@@ -256,7 +276,58 @@ class SizedShards(ShardedOutput):
             file.publish()
 
     def abort(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+        if self._partial is not None:
+            self._partial.close()
+            self._partial = None
         super().abort()
+
+
+# A record's start is held in memory up to this; beyond (a record longer than a block), in a file.
+PARTIAL_IN_MEMORY = 1 << 20
+
+
+class _Partial:
+    """The start of a record, held until its end comes: in memory, or in an unnamed temporary file."""
+
+    def __init__(self) -> None:
+        self.held: list[bytes] = []
+        self.length = 0
+        self.spool: Any = None
+
+    def add(self, data: Buffer) -> None:
+        self.length += len(data)
+        if self.spool is None and self.length > PARTIAL_IN_MEMORY:
+            self.spool = tempfile.TemporaryFile()
+            for piece in self.held:
+                self.spool.write(piece)
+            self.held = []
+        if self.spool is not None:
+            self.spool.write(data)
+        else:
+            self.held.append(bytes(data))
+
+    def pieces(self) -> Iterator[bytes]:
+        if self.spool is None:
+            yield from self.held
+            return
+        self.spool.seek(0)
+        while chunk := self.spool.read(1 << 20):
+            yield chunk
+        self.close()
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+
+
+def _first_end(data: Buffer) -> int | None:
+    """Where the first record of ``data`` ends (after its newline), or None if none does."""
+    if isinstance(data, bytes):
+        return data.find(b"\n") + 1 or None
+    view = memoryview(data)
+    for at in range(0, len(view), 1 << 16):  # a window at a time: the end is usually near
+        i = bytes(view[at : at + (1 << 16)]).find(b"\n")
+        if i >= 0:
+            return at + i + 1
+    return None
