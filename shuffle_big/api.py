@@ -20,8 +20,9 @@ from .inputs.sources import Source, only_numbers, probe_all
 from .modes.head import write_head
 from .modes.numbers import write_numbers
 from .modes.repeat import write_draws
-from .outputs.shards import ShardedOutput, SizedShards
+from .outputs.shards import ShardedOutput
 from .outputs.sinks import Output
+from .outputs.sized_shards import SizedShards
 from .run.engine import run_shuffle
 from .run.job import Job, Options, ShuffleResult
 from .run.pool import Executor, peak_rss

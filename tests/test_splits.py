@@ -227,15 +227,15 @@ def greedy_files(records: list[bytes], parts: list[int], size: int) -> list[byte
 def test_sized_shards_cut_the_same_however_the_records_arrive(tmp_path, monkeypatch, lengths, cuts, first, size):
     """Records cut anywhere across writes (a run copied in chunks, a long record in pieces, held in memory
     or, past PARTIAL_IN_MEMORY, in a file) land in the files a greedy fill of whole records makes."""
-    from shuffle_big.outputs import shards
+    from shuffle_big.outputs import sized_shards
 
-    monkeypatch.setattr(shards, "PARTIAL_IN_MEMORY", 40)
+    monkeypatch.setattr(sized_shards, "PARTIAL_IN_MEMORY", 40)
     records = [b"%d" % i + b"x" * n + b"\n" for i, n in enumerate(lengths)]
     stream = b"".join(records)
     parts = [min(first, len(records)), len(records) - min(first, len(records))]
     out = tmp_path / f"t{len(list(tmp_path.iterdir()))}"
     out.mkdir()
-    sink = shards.SizedShards(Layout(str(out / "{split}-{i:03d}"), parse_splits(f"a={parts[0]},b=rest"), shard_size=size))
+    sink = sized_shards.SizedShards(Layout(str(out / "{split}-{i:03d}"), parse_splits(f"a={parts[0]},b=rest"), shard_size=size))
     with sink:
         sink.expect(len(records))
         at = 0
