@@ -81,3 +81,21 @@ def test_remove_tree_outlasts_a_task_still_writing(tmp_path):
         remove_tree(str(tree))
         t.join()
         assert not tree.exists(), round
+
+
+def test_a_killed_process_not_yet_reaped_is_dead(temp_dir):
+    """A zombie (killed, its parent not having waited for it yet) owns nothing: its directory is stale."""
+    from shuffle_big.storage.tempspace import stale_dirs
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc.kill()
+        deadline = time.time() + 10
+        while time.time() < deadline and not open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+            time.sleep(0.01)
+        assert open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", "never became a zombie"
+        zombie = _leftover(temp_dir, proc.pid)
+        living = _leftover(temp_dir, os.getpid())
+        assert stale_dirs(str(temp_dir)) == [str(zombie)] and living.exists()
+    finally:
+        proc.wait()

@@ -36,13 +36,19 @@ OWNER_FILE = "owner"  # holds the host name, so a shared temp dir is only cleane
 
 
 def _alive(pid: int) -> bool:
+    """Is process ``pid`` running? A zombie is not: killed, it is only waiting for its parent to reap it
+    (a Dask nanny may take a moment: test_dask's killed worker was seen so)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # the state follows the name in parentheses
+    except (OSError, IndexError):
+        return True  # no /proc: take its word
 
 
 def stale_dirs(parent: str) -> list[str]:
