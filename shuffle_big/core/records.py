@@ -92,6 +92,15 @@ class Records(NamedTuple):
     lengths: np.ndarray  # uint32 (a longer record than plan.LONGEST_HELD streams instead of being held)
 
 
+def first_records(data: Buffer, n: int, ends: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """The bytes at the front of ``data`` that hold its first ``n`` records (all of it, a record cut short
+    included, when it holds fewer whole ones), and those records' ends (``ends``: all of them, if known)."""
+    found = record_ends(data) if ends is None else ends
+    if len(found) < n:
+        return len(data), found
+    return int(found[n - 1]), found[:n]
+
+
 def joined(chunks: list[Records]) -> Records:
     """``chunks`` as one ``Records`` in order, its data bytes (no records at all for none)."""
     return Records(

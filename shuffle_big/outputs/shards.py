@@ -2,7 +2,9 @@
 records: ``layout.py``).
 
 Records arrive in output order and are cut into the files in turn, so the
-files concatenated are the single output. Each file is written to a
+files concatenated are the single output; or pass-2 workers cut their runs
+into pieces, one for each file a run reaches (``PieceWriter``), which are
+appended as they are. Each file is written to a
 temporary name and all are renamed only when every record is written; each
 starts with the --header records and is compressed by its own name.
 """
@@ -10,17 +12,19 @@ starts with the --header records and is compressed by its own name.
 from __future__ import annotations
 
 import os
+from typing import Any, cast
 
 import numpy as np
 
 from ..core.fingerprint import Fingerprint
-from ..core.records import NEWLINE, Buffer, Codec, record_ends
-from ..errors import ShuffleError
+from ..core.records import NEWLINE, Buffer, Codec, first_records
+from ..errors import ShuffleError, describe_os_error
 from ..storage import fs
+from ..storage.rawio import pwrite_all
 from .compression import compression_for
 from .files import copy_through
 from .layout import Layout, OutputFile
-from .sinks import CommitOnSuccess, Cut, Output, RunForm
+from .sinks import CommitOnSuccess, Cut, Output, RunForm, outgoing
 
 
 class ShardedOutput(CommitOnSuccess):
@@ -62,14 +66,9 @@ class ShardedOutput(CommitOnSuccess):
             shard = self._current
             while self._left == 0 or shard is None:
                 shard = self._next_shard()
-            ends = record_ends(data)
-            if len(ends) < self._left:  # all of it (a record cut short included) belongs here
-                shard.write(data)
-                self._left -= len(ends)
-                return
-            cut = int(ends[self._left - 1])
+            cut, found = first_records(data, self._left)
             shard.write(data[:cut])
-            self._left = 0
+            self._left -= len(found)
             data = data[cut:]
 
     def copy_from(self, path: str) -> None:
@@ -135,3 +134,62 @@ class ShardedOutput(CommitOnSuccess):
             if shard is not None:
                 shard.abort()
         self._done, self._current = [], None
+
+
+class PieceWriter:
+    """Records in output order, cut into one file for each ``Cut``: its count of records, in its form."""
+
+    def __init__(self, prefix: str, cuts: tuple[Cut, ...], fingerprint: Fingerprint | None) -> None:
+        self.prefix, self.cuts, self.fingerprint = prefix, cuts, fingerprint
+        self.written: list[tuple[str, int]] = []  # finished pieces: path, bytes before compression
+        self.fd: int | None = None
+        self.left = 0  # records still due in the open piece
+        self.nbytes = self.at = 0
+        self.compressor: Any = None
+
+    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
+        while data:
+            if self.fd is None or self.left == 0:
+                self._next()
+            cut, found = first_records(data, self.left, ends)
+            self._put(data[:cut], found)
+            self.left -= len(found)
+            data, ends = data[cut:], None
+
+    def _put(self, data: Buffer, ends: np.ndarray) -> None:
+        cut = self.cuts[len(self.written)]
+        data = outgoing(data, self.fingerprint, cut.form.codec, ends)
+        self.nbytes += len(data)
+        self.at = pwrite_all(cast(int, self.fd), data if self.compressor is None else self.compressor.compress(data), self.at)
+
+    def _next(self) -> None:
+        if self.fd is not None:
+            self._finish()
+        if len(self.written) == len(self.cuts):
+            raise AssertionError("more records than the cuts hold")
+        cut = self.cuts[len(self.written)]
+        path = f"{self.prefix}.{len(self.written)}"
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as err:
+            raise describe_os_error("cannot write to temporary directory", err) from None
+        self.path, self.left, self.nbytes, self.at = path, cut.records, 0, 0
+        compression = cut.form.compression
+        self.compressor = compression.compressor() if compression is not None else None
+
+    def _finish(self) -> None:
+        if self.compressor is not None:
+            self.at = pwrite_all(cast(int, self.fd), self.compressor.flush(), self.at)  # one whole member or frame
+        os.close(cast(int, self.fd))
+        self.fd = None
+        self.written.append((self.path, self.nbytes))
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self._finish()
+        assert len(self.written) == len(self.cuts), "fewer records than the cuts hold"
+
+    def abandon(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

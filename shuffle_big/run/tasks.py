@@ -26,16 +26,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
 from ..core.fingerprint import Fingerprint
 from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
-from ..core.records import NEWLINE, Buffer, Codec, record_ends
+from ..core.records import NEWLINE, Buffer, Codec
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
+from ..outputs.shards import PieceWriter
 from ..outputs.sinks import Cut, RunForm, outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
@@ -283,7 +284,7 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
 def _order_pieces(task: OrderTask, directory: str, dest: Pieces) -> OrderResult:
     """Write the buckets in order as ``dest``'s pieces, each a new file in ``directory``."""
     verify = any(cut.form.verify for cut in dest.cuts)
-    pieces = _PieceWriter(os.path.join(directory, dest.name), dest.cuts, Fingerprint() if verify else None)
+    pieces = PieceWriter(os.path.join(directory, dest.name), dest.cuts, Fingerprint() if verify else None)
     keep = keeps_inputs(task.where)
     try:
         passes = max(
@@ -296,69 +297,6 @@ def _order_pieces(task: OrderTask, directory: str, dest: Pieces) -> OrderResult:
         pieces.abandon()
     fingerprint = pieces.fingerprint.value if pieces.fingerprint else None
     return OrderResult(passes, fingerprint, "", tuple(pieces.written))
-
-
-class _PieceWriter:
-    """Records in output order, cut into one file for each ``Cut``: its count of records, in its form."""
-
-    def __init__(self, prefix: str, cuts: tuple[Cut, ...], fingerprint: Fingerprint | None) -> None:
-        self.prefix, self.cuts, self.fingerprint = prefix, cuts, fingerprint
-        self.written: list[tuple[str, int]] = []  # finished pieces: path, bytes before compression
-        self.fd: int | None = None
-        self.left = 0  # records still due in the open piece
-        self.nbytes = self.at = 0
-        self.compressor: Any = None
-
-    def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
-        while data:
-            if self.fd is None or self.left == 0:
-                self._next()
-            found = record_ends(data) if ends is None else ends
-            if len(found) < self.left:  # all of it (a record cut short included) belongs here
-                self._put(data, found)
-                self.left -= len(found)
-                return
-            cut = int(found[self.left - 1])
-            self._put(data[:cut], found[: self.left])
-            self.left, data, ends = 0, data[cut:], None
-
-    def _put(self, data: Buffer, ends: np.ndarray) -> None:
-        cut = self.cuts[len(self.written)]
-        data = outgoing(data, self.fingerprint, cut.form.codec, ends)
-        self.nbytes += len(data)
-        self.at = pwrite_all(cast(int, self.fd), data if self.compressor is None else self.compressor.compress(data), self.at)
-
-    def _next(self) -> None:
-        if self.fd is not None:
-            self._finish()
-        if len(self.written) == len(self.cuts):
-            raise AssertionError("more records than the cuts hold")
-        cut = self.cuts[len(self.written)]
-        path = f"{self.prefix}.{len(self.written)}"
-        try:
-            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as err:
-            raise describe_os_error("cannot write to temporary directory", err) from None
-        self.path, self.left, self.nbytes, self.at = path, cut.records, 0, 0
-        compression = cut.form.compression
-        self.compressor = compression.compressor() if compression is not None else None
-
-    def _finish(self) -> None:
-        if self.compressor is not None:
-            self.at = pwrite_all(cast(int, self.fd), self.compressor.flush(), self.at)  # one whole member or frame
-        os.close(cast(int, self.fd))
-        self.fd = None
-        self.written.append((self.path, self.nbytes))
-
-    def close(self) -> None:
-        if self.fd is not None:
-            self._finish()
-        assert len(self.written) == len(self.cuts), "fewer records than the cuts hold"
-
-    def abandon(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 def keeps_inputs(where: Placement) -> bool:
