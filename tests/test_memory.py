@@ -119,8 +119,10 @@ def test_extreme_line_mixes_within_budget(tmp_path, baseline, case):
         (["--verify"], "out", False),
         (["--header", "1"], "out", False),
         ([], "out", True),
+        (["--split", "a=1%,b=rest", "--shard-lines", "2000000"], "{split}-{i}.gz", False),
+        (["--split", "a=1%,b=rest", "--shard-size", "64M"], "{split}-{i}", False),
     ],
-    ids=["repeat", "shards", "gz-output", "verify", "header", "gz-input"],
+    ids=["repeat", "shards", "gz-output", "verify", "header", "gz-input", "split-lines-gz", "split-size"],
 )
 def test_features_keep_the_budget(tmp_path_factory, tmp_path, baseline, args, output, gzip_input):
     """Each option of issue #4 on a 20x input of 20-byte lines, at 16M, one process."""
