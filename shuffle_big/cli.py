@@ -40,9 +40,11 @@ Examples:
   shuffle-big -o data.txt data.txt             # in place, atomically
   shuffle-big -n 1000 --seed 1 big.jsonl       # a sample: the first 1000 of that permutation
   shuffle-big -r -n 10 -e heads tails          # 10 draws with replacement
-  shuffle-big -i 1-1000000000 -m 1G -o ids     # a permutation of 1..10^9, out of core
+  shuffle-big -i 1-1000000000 -o ids           # a permutation of 1..10^9, computed: constant memory
   find . -print0 | shuffle-big -z              # NUL-terminated records
   shuffle-big --header 1 --shards 8 -o 'part-{i}.csv' data.csv
+  shuffle-big -R --split valid=10000,train=rest --shard-size 1G -o 'data/{split}-{i:03d}.jsonl.zst' corpus/
+  shuffle-big -R spark-output/ -o out.jsonl    # a directory: the files under it
   shuffle-big --verify --stats=json corpus.txt -o out.txt
   shuffle-big --random-source key.bin data.txt # the seed comes from a file
 
