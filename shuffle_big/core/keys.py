@@ -69,7 +69,8 @@ def key_of(position: int, mix: tuple[int, int]) -> int:
     return fmix64(fmix64(position ^ mix[0]) ^ mix[1])
 
 
-def _fmix64_array(x: np.ndarray) -> np.ndarray:
+def fmix64_array(x: np.ndarray) -> np.ndarray:
+    """``fmix64`` of each uint64 of ``x``, in place (and returned)."""
     # uint64 arithmetic in numpy wraps modulo 2**64, exactly like the reference.
     x ^= x >> np.uint64(33)
     x *= np.uint64(_C1)
@@ -83,9 +84,9 @@ def keys_of(positions: np.ndarray, mix: tuple[int, int]) -> np.ndarray:
     """Vectorised ``key_of`` over a uint64 array of positions (returns a new array)."""
     x = positions.astype(np.uint64, copy=True)
     x ^= np.uint64(mix[0])
-    x = _fmix64_array(x)
+    x = fmix64_array(x)
     x ^= np.uint64(mix[1])
-    return _fmix64_array(x)
+    return fmix64_array(x)
 
 
 def bucket_of(key: int, consumed: int, bits: int) -> int:

@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 import xxhash
 
-from .keys import _fmix64_array, keys_of
+from .keys import fmix64_array, keys_of
 
 SMALL_RANGE = 1 << 16  # sorting this many keys takes ~2 ms and 1 MB; above it no width is below 17 bits
 # 12 rounds: a Feistel network's generic distinguishers need more work with each round (Patarin:
@@ -74,7 +74,7 @@ class RangeOrder:
         b = self.width - a
         left, right = x >> np.uint64(b), x & np.uint64((1 << b) - 1)
         for key in self.keys[2 : 2 + ROUNDS]:
-            f = _fmix64_array(right ^ np.uint64(key)) >> np.uint64(64 - a)
+            f = fmix64_array(right ^ np.uint64(key)) >> np.uint64(64 - a)
             left, right = right, left ^ f
             a, b = b, a
         return (left << np.uint64(b)) | right  # ROUNDS is even: the halves are back at their widths
@@ -83,5 +83,5 @@ class RangeOrder:
         count = np.uint64(self.count)
         pivot = np.uint64(self.keys[-1] % self.count)
         partner = np.where(x <= pivot, pivot - x, pivot + (count - x))  # (pivot - x) mod count, without overflow
-        coin = _fmix64_array(np.maximum(x, partner) ^ np.uint64(self.keys[-2])) >> np.uint64(63)
+        coin = fmix64_array(np.maximum(x, partner) ^ np.uint64(self.keys[-2])) >> np.uint64(63)
         return np.where(coin.astype(bool), partner, x)
