@@ -54,7 +54,7 @@ input is scattered into temporary bucket files by a random key (pass 1),
 then each bucket is ordered in memory and appended to the output (pass 2).
 Every permutation is equally likely; with --seed the output is identical
 whatever --memory and --jobs are. Temporary space needed: about the input size (plus
-8 bytes per line), in -T DIR.
+12 bytes per line: a key and a length), in -T DIR.
 """
 
 
