@@ -46,6 +46,13 @@ class Target:
         except OSError as err:
             raise describe_os_error(f"error writing '{self.name}'", err) from None
 
+    def append_file(self, path: str) -> None:
+        """Append the bytes of file (or URL) ``path`` as they are: in the kernel where both are local."""
+        if self.fd is not None and not fs.is_url(path):
+            sendfile_all(self.fd, path, self.name)
+        else:
+            copy_through(path, self.write)
+
     def finish(self) -> None:
         """Complete what was written (close it); ``publish`` then makes it appear."""
 
@@ -224,14 +231,11 @@ class Compressed(Target):
         self._empty = False
         self.inner.write(self._compressor.compress(data))
 
-    def append_compressed(self, path: str) -> None:
+    def append_file(self, path: str) -> None:
         """Append a file (or object) of whole members or frames of this compression, after what is here."""
         self._end_member()
         self._empty = False
-        if self.inner.fd is not None and not fs.is_url(path):
-            sendfile_all(self.inner.fd, path, self.name)
-        else:
-            copy_through(path, self.inner.write)
+        self.inner.append_file(path)
 
     def _end_member(self) -> None:
         if self._compressor is not None:

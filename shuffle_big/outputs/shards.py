@@ -106,26 +106,35 @@ class ShardedOutput(CommitOnSuccess):
     def _next_shard(self) -> Output:
         if self.files is None:
             raise AssertionError("expect() must be called before records are written")
+        self._close()
+        file = self.files[len(self._done)]
+        self._left = file.records
+        return self._open(file.path)
+
+    def _open(self, path: str) -> Output:
+        """Begin the next file (the one open is finished first), with the header."""
+        self._close()
+        self._current = Output(path, self.codec, None, self.level)  # the fingerprint is this object's
+        self._current.write(self.header)
+        return self._current
+
+    def _close(self) -> None:
+        """Finish the open file, if any: it is renamed into place at commit, with the others."""
         if self._current is not None:
             self._current.finish()
             self._done.append(self._current)
-        file = self.files[len(self._done)]
-        self._current = Output(file.path, self.codec, None, self.level)  # the fingerprint is this object's
-        self._current.write(self.header)
-        self._left = file.records
-        return self._current
+            self._current = None
 
     def commit(self) -> None:
         if self.files is None:
             self.expect(0)
         assert self.files is not None
-        last = self._current
-        while len(self._done) + (last is not None) < len(self.files):
-            last = self._next_shard()  # the rest are empty (fewer records than files)
-        assert last is not None  # there is at least one shard
-        last.finish()
-        self._done.append(last)
-        self._current = None
+        while len(self._done) + (self._current is not None) < len(self.files):
+            self._next_shard()  # the rest are empty (fewer records than files)
+        self._close()
+        self._publish()
+
+    def _publish(self) -> None:
         for shard in self._done:
             shard.publish()
 

@@ -146,12 +146,7 @@ class Output(CommitOnSuccess):
     def append_run(self, path: str, nbytes: int) -> None:
         """Append a run a worker wrote in this output's form and compression, as it is (``nbytes``: its
         records' bytes, uncompressed): in the kernel where it can be."""
-        if isinstance(self.target, Compressed):
-            self.target.append_compressed(path)
-        elif self.target.fd is not None and not fs.is_url(path):
-            sendfile_all(self.target.fd, path, self.name)
-        else:
-            copy_through(path, self.target.write)
+        self.target.append_file(path)
         self.bytes_written += nbytes
 
     def cuts(self, first: int, records: int) -> None:

@@ -17,7 +17,7 @@ from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec, record_ends
 from .layout import Layout
 from .shards import ShardedOutput
-from .sinks import Cut, Output
+from .sinks import Cut
 
 
 class SizedShards(ShardedOutput):
@@ -118,18 +118,13 @@ class SizedShards(ShardedOutput):
         self._split_left -= 1
 
     def _close_file(self) -> None:
-        if self._current is not None:
-            self._current.finish()
-            self._done.append(self._current)
-            self._current = None
+        self._close()
         self._filled = 0
 
     def _new_file(self) -> None:
         assert self._parts is not None, "expect() must be called before records are written"
         self._close_file()
-        split = self._parts[self._split][0]
-        self._current = Output(self.layout.name(split, self._shard), self.codec, None, self.level)
-        self._current.write(self.header)
+        self._open(self.layout.name(self._parts[self._split][0], self._shard))
         self._shard += 1
 
     def _next_split(self) -> None:
@@ -152,8 +147,7 @@ class SizedShards(ShardedOutput):
         if self._shard == 0:
             self._new_file()
         self._close_file()
-        for file in self._done:
-            file.publish()
+        self._publish()
 
     def abort(self) -> None:
         if self._partial is not None:

@@ -241,7 +241,6 @@ def run_order(task: OrderTask) -> OrderResult:
 
 def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, error: str) -> OrderResult:
     """Write the buckets in order to ``out_path`` from ``offset`` (None: a new file)."""
-    plan = _task_plan(task)
     flags = os.O_WRONLY | (os.O_CREAT | os.O_TRUNC if offset is None else 0)
     try:
         fd = os.open(out_path, flags, 0o600)
@@ -268,12 +267,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         data = outgoing(data, fingerprint, codec, ends)
         put(data if compressor is None else compressor.compress(data))
 
-    keep = keeps_inputs(task.where)
     try:
-        passes = max(
-            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
-            for b in task.buckets
-        )
+        passes = _order_buckets(task, directory, write)
         if compressor is not None:
             put(compressor.flush())  # the run is one whole member or frame
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
@@ -281,17 +276,21 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         os.close(fd)
 
 
+def _order_buckets(task: OrderTask, directory: str, write: Callable[[Buffer, np.ndarray | None], None]) -> int:
+    """Each of the task's buckets in key order to ``write``; the most passes one took."""
+    plan, keep = _task_plan(task), keeps_inputs(task.where)
+    return max(
+        order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
+        for b in task.buckets
+    )
+
+
 def _order_pieces(task: OrderTask, directory: str, dest: Pieces) -> OrderResult:
     """Write the buckets in order as ``dest``'s pieces, each a new file in ``directory``."""
     verify = any(cut.form.verify for cut in dest.cuts)
     pieces = PieceWriter(os.path.join(directory, dest.name), dest.cuts, Fingerprint() if verify else None)
-    keep = keeps_inputs(task.where)
     try:
-        passes = max(
-            order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, _task_plan(task), directory, b.name,
-                         pieces.write, keep)
-            for b in task.buckets
-        )
+        passes = _order_buckets(task, directory, pieces.write)
         pieces.close()
     finally:
         pieces.abandon()
