@@ -8,7 +8,7 @@ from .errors import ConfigError, ShuffleError
 
 __version__ = "0.2.0.dev0"
 __all__ = [
-    "shuffle", "ShuffleConfig", "ShuffleResult", "ShuffleError", "ConfigError", "Lines", "NumberRange", "DaskCluster",
+    "shuffle", "check_manifest", "ShuffleConfig", "ShuffleResult", "ShuffleError", "ConfigError", "Lines", "NumberRange", "DaskCluster",
     "__version__",
 ]
 
@@ -16,6 +16,7 @@ __all__ = [
 # command sets up its signal handling before either slow import.
 _LAZY = {
     "shuffle": "api",
+    "check_manifest": "manifest",
     "ShuffleConfig": "config",
     "ShuffleResult": "run.job",
     "Lines": "inputs.sources",

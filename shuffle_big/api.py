@@ -9,14 +9,17 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, cast
 
-from .config import ShuffleConfig
+from .config import ShuffleConfig, weights_count_error
 from .core.fingerprint import Fingerprint, Verifier
 from .core.plan import MIN_MEMORY, make_plan
 from .core.records import Codec
-from .errors import ShuffleError
-from .inputs.sources import Source, only_numbers, probe_all
+from .core.weights import Weighting
+from .errors import ConfigError, ShuffleError
+from .inputs.sources import Operand, Source, only_numbers, operand_sources, probe
+from .manifest import check_writable, write_manifest
 from .modes.head import write_head
 from .modes.numbers import write_numbers
 from .modes.repeat import write_draws
@@ -35,7 +38,7 @@ MIN_WORKER_MEMORY = 4 * MIN_MEMORY  # below this a worker is all overhead
 
 
 def shuffle(
-    inputs: Sequence[Source] | Source = ("-",),
+    inputs: Sequence[Operand] | Source = ("-",),
     output: str | None = None,
     config: ShuffleConfig | None = None,
     *,
@@ -57,15 +60,19 @@ def shuffle(
     that cannot go together).
     """
     config = ShuffleConfig(**options) if config is None else dataclasses.replace(config, **options)
-    sources = cast(list[Source], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
+    operands = cast(list[Operand], list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]) or ["-"]
+    if config.weights is not None and len(config.weights) != len(operands):
+        raise ConfigError(weights_count_error(len(config.weights), len(operands)))
     fds = raise_fd_limit()
     plan = config.plan or make_plan(config.budget, fds)
     seed = secrets.randbits(63) if config.seed is None else config.seed
     _check_temp_dir(config.temp_dir, cluster, plan.budget)
-    if config.layout_options:
-        config.layout(output)  # a bad name fails before any input is read
+    config.check_output(output)  # a bad name fails before any input is read
+    if config.manifest is not None:
+        check_writable(config.manifest)
     # -n 0 asks for nothing: no input is opened, as with shuf (`yes | shuf -n 0` ends; a missing file is no error)
-    infos = [] if config.head == 0 and not config.header else probe_all(sources, config.sep, config.recursive)
+    grouped = operand_sources(operands, config.recursive)
+    infos = [] if config.head == 0 and not config.header else [probe(source, config.sep) for _, source in grouped]
     executor = _executor(cluster, config.jobs, plan.budget)
     result = ShuffleResult(seed=seed)  # jobs: 1 until workers start
     sep, header, head = config.sep, config.header, config.head
@@ -89,8 +96,14 @@ def shuffle(
         verifier = Verifier() if config.verify else None
         written = verifier.written if verifier else None
         with TempSpace(config.temp_dir) as temp, _output(config, output, written) as out:
-            job = Job(plan, seed, temp, out, executor, result, Options(sep, header), config.progress, fds, verifier)
+            weighting = None
+            if config.weights is not None:
+                weights = cast(tuple[Fraction, ...], config.weights)
+                weighting = Weighting(tuple(weights[g] for g, _ in grouped), tuple(g for g, _ in grouped))
+            job = Job(plan, seed, temp, out, executor, result, Options(sep, header), config.progress, fds, verifier, weighting)
             run_shuffle(job, infos)
+        if config.manifest is not None:  # everything is published now
+            write_manifest(config.manifest, config, output, result, out.published())
     result.peak_rss = peak_rss()
     return result
 

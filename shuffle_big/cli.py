@@ -18,12 +18,13 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import NoReturn
 
 import click
 
 from . import __version__
-from .config import ShuffleConfig
+from .config import ShuffleConfig, weights_count_error
 from .core.plan import MIN_MEMORY
 from .errors import ConfigError, ShuffleError
 from .gnu_syntax import Command, number_range, once, prog, smallest_count
@@ -99,6 +100,11 @@ class SizeType(click.ParamType):
     "AMOUNT is a line count, a percentage (0.5%) or rest. --split valid=10000,train=rest -o 'data/{split}.jsonl'",
 )
 @click.option(
+    "--weights", metavar="W1,W2,...", default=None,
+    help="One weight per FILE (a directory with -R, and the --files-from list, count as one): W copies of each of its "
+    "lines, a fraction of a copy being a uniform sample (2.5: two copies and half of a third; 0.1: a 10%% sample; 0: none).",
+)
+@click.option(
     "--shards", type=click.IntRange(min=1), default=None, metavar="N",
     help="Split the output (each split) into N files of near-equal line count; -o names them: 'out-{i:05d}.txt' or a directory.",
 )
@@ -166,6 +172,16 @@ class SizeType(click.ParamType):
     help="Check that the output holds exactly the input's lines (an order-independent fingerprint of each side); if not, fail and write nothing.",
 )
 @click.option(
+    "--manifest", metavar="FILE.json", default=None,
+    help="Once the output is written, describe the run in FILE.json: seed, options, each input's lines, and each file "
+    "written with its split, lines, bytes, fingerprint and SHA-256 (the files are read back to describe them).",
+)
+@click.option(
+    "--check-manifest", metavar="FILE.json", default=None,
+    help="Read back every file FILE.json lists and check its lines, bytes, SHA-256 and fingerprint; exit 1 naming each "
+    "file that differs.",
+)
+@click.option(
     "--stats", is_flag=True,
     help="After the run, report lines, bytes, buckets, passes, peak RSS and seconds per pass on stderr; --stats=json: as one JSON object.",
 )
@@ -174,8 +190,8 @@ class SizeType(click.ParamType):
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="shuffle-big")
 def command(
-    files, output, recursive, files_from, compress_level, splits, shards, shard_lines, shard_size, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
-    engine, scheduler, temp_dir, clean_temp, progress, verify, stats, stats_format, verbose, quiet,
+    files, output, recursive, files_from, compress_level, splits, weights, shards, shard_lines, shard_size, memory, jobs, head_count, repeat, seed, random_source, echo, input_range, zero_terminated, header,
+    engine, scheduler, temp_dir, clean_temp, progress, verify, manifest, check_manifest, stats, stats_format, verbose, quiet,
 ) -> Invocation | None:
     """Shuffle the lines of FILEs (or stdin) uniformly at random, using at most
     --memory of RAM however large the input.
@@ -190,6 +206,11 @@ def command(
         if not quiet:
             click.echo(f"shuffle-big: removed {len(removed)} stale temporary director{'y' if len(removed) == 1 else 'ies'}", err=True)
         return None
+    if check_manifest is not None:
+        if files or output or manifest:
+            raise click.UsageError("--check-manifest reads the files the manifest lists: it takes no FILE, -o or --manifest")
+        config = ShuffleConfig(memory=memory, jobs=jobs or len(os.sched_getaffinity(0)))
+        return Invocation([], None, config, engine, None, None, verbose and not quiet, quiet, check_manifest)
     # given twice: GNU shuf takes the smallest -n, and rejects two different -o or --random-source, or two -i
     head_count = smallest_count(head_count)
     output = once(output, "multiple output files specified")
@@ -197,7 +218,9 @@ def command(
     if len(input_range) > 1:
         raise click.UsageError("multiple -i options specified")
     sep = b"\0" if zero_terminated else b"\n"
-    sources = _sources(files, echo, input_range[0] if input_range else None, sep, files_from)
+    if weights is not None and (echo or input_range):
+        raise click.UsageError(f"--weights weighs FILE operands; {'-e' if echo else '-i'} gives none")
+    sources = _sources(files, echo, input_range[0] if input_range else None, sep, files_from, weights is not None)
     if random_source is not None:
         if seed is not None:
             raise click.UsageError("cannot combine --seed and --random-source")
@@ -209,13 +232,14 @@ def command(
     try:
         config = ShuffleConfig(
             memory=memory, jobs=jobs or len(os.sched_getaffinity(0)), seed=seed, head=head_count, repeat=repeat,
-            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, shard_lines=shard_lines, shard_size=shard_size, splits=splits, temp_dir=temp_dir, progress=progress and not quiet,
+            sep=sep, header=header, recursive=recursive, verify=verify, shards=shards, shard_lines=shard_lines, shard_size=shard_size, splits=splits, weights=weights, manifest=manifest, temp_dir=temp_dir, progress=progress and not quiet,
             compress_level=compress_level,
         )
         if compress_level is not None:  # the output's name must call for compression
             compression_for(output or "standard output", compress_level)
-        if config.layout_options:
-            config.layout(output)
+        config.check_output(output)
+        if config.weights is not None and len(config.weights) != len(sources):
+            raise ConfigError(weights_count_error(len(config.weights), len(sources)))
     except (ConfigError, ShuffleError) as err:
         raise click.UsageError(str(err)) from None
     return Invocation(sources, output, config, engine, scheduler, stats_format if stats else None, verbose and not quiet, quiet)
@@ -233,6 +257,7 @@ class Invocation:
     stats: str | None  # "text" or "json": report figures after the run
     verbose: bool
     quiet: bool
+    check_manifest: str | None = None  # instead of a run: read back what this manifest lists
 
 
 def main(args: list[str] | None = None) -> None:
@@ -289,6 +314,10 @@ def _run(invocation: Invocation) -> None:
     """Shuffle as asked, then report."""
     from .api import shuffle
 
+    if invocation.check_manifest is not None:
+        _check(invocation.check_manifest, invocation.config, invocation.quiet)
+        return
+
     config = invocation.config
     if config.clamped and not invocation.quiet:
         click.echo(
@@ -309,6 +338,22 @@ def _run(invocation: Invocation) -> None:
         )
 
 
+MAX_INPUTS_LISTED = 20  # the text report's inputs; a corpus of thousands of shards lists them with --stats=json
+
+
+def _check(manifest: str, config: ShuffleConfig, quiet: bool) -> None:
+    """--check-manifest: each file that differs from what the manifest says, then exit 1; or a summary."""
+    from .manifest import check_manifest
+
+    problems, files = check_manifest(manifest, config.jobs, config.budget)
+    for problem in problems:
+        click.echo(f"shuffle-big: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    if not quiet:
+        click.echo(f"shuffle-big: {manifest}: all {files} files match", err=True)
+
+
 def _format_stats(result, seconds: float, style: str) -> str:
     """The --stats report: what was done, peak memory, and where the time went."""
     parent, worker = result.peak_rss, result.peak_worker_rss
@@ -317,16 +362,32 @@ def _format_stats(result, seconds: float, style: str) -> str:
         "passes": result.passes, "jobs": result.jobs,
         "peak_rss": {"parent": parent, "largest_worker": worker},
         "seconds": {**{k: round(v, 3) for k, v in result.seconds.items()}, "total": round(seconds, 3)},
+        "inputs": [
+            {"path": i.name, "lines": i.read, "weight": _number(i.weight), "lines_written": i.written} for i in result.inputs
+        ],
     }
     if style == "json":
         return json.dumps(stats)
     times = ", ".join(f"{name} {secs:.2f} s" for name, secs in stats["seconds"].items())
+    inputs = [
+        f"shuffle-big: stats: input '{i.name}': {i.read} lines read, {i.written} written"
+        + (f" (weight {_number(i.weight)})" if i.weight != 1 else "")
+        for i in result.inputs[:MAX_INPUTS_LISTED]
+    ]
+    if len(result.inputs) > MAX_INPUTS_LISTED:
+        inputs.append(f"shuffle-big: stats: ... and {len(result.inputs) - MAX_INPUTS_LISTED} more inputs (--stats=json lists them all)")
     return "\n".join([
         f"shuffle-big: stats: {result.records} lines, {result.bytes} bytes ({format_size(result.bytes)}), seed {result.seed}",
+        *inputs,
         f"shuffle-big: stats: {result.buckets} bucket files, {result.passes} passes, {result.jobs} jobs",
         f"shuffle-big: stats: peak RSS {format_size(parent)} (this process), {format_size(worker)} (largest worker)",
         f"shuffle-big: stats: {times}",
     ])
+
+
+def _number(weight: Fraction) -> int | float:
+    """A weight as JSON and people write it: 2, 0.5."""
+    return int(weight) if weight.denominator == 1 else float(weight)
 
 
 def _cluster(engine: str, scheduler: str | None, jobs: int):
@@ -338,8 +399,11 @@ def _cluster(engine: str, scheduler: str | None, jobs: int):
     return DaskCluster(scheduler, jobs)
 
 
-def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes, files_from: str | None) -> list:
-    """What to read: the FILEs (and those --files-from names), or (-e) the ARGs as lines, or (-i) a range of numbers."""
+def _sources(
+    files: tuple[str, ...], echo: bool, input_range: str | None, sep: bytes, files_from: str | None, grouped: bool = False,
+) -> list:
+    """What to read: the FILEs (and those --files-from names; ``grouped``: as one operand, which --weights
+    weighs as one), or (-e) the ARGs as lines, or (-i) a range of numbers."""
     from .inputs.sources import Lines, listed_in
 
     if echo and input_range is not None:
@@ -350,9 +414,12 @@ def _sources(files: tuple[str, ...], echo: bool, input_range: str | None, sep: b
         if files_from == "-" and "-" in files:
             raise click.UsageError("standard input cannot be both an input and the list of inputs (--files-from -)")
         try:
-            named = [*files, *listed_in(files_from, sep)]
+            listed = listed_in(files_from, sep)
         except ShuffleError as err:
             _fail(str(err).removeprefix("shuffle-big: "))
+        if grouped:
+            return [*files, tuple(listed)]
+        named = [*files, *listed]
         return named or [Lines(b"")]  # an empty list names no input: nothing to shuffle, not standard input
     if echo:
         return [Lines(b"".join(os.fsencode(arg) + sep for arg in files))]

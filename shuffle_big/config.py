@@ -9,9 +9,11 @@ which the command reports as a usage error (exit 1, as shuf's).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import cast
 
 from .core.plan import MIN_MEMORY, Plan
+from .core.weights import parse_weights
 from .errors import ConfigError, ShuffleError
 from .outputs.layout import Layout, Split, parse_splits
 from .sizes import default_memory, format_size, total_ram
@@ -34,6 +36,8 @@ class ShuffleConfig:
     shard_lines: int | None = None  # or into files of this many records (the last may hold fewer)
     shard_size: int | None = None  # or into files of at most this many bytes of records, filled in turn
     splits: tuple[Split, ...] | str | None = None  # cut the permutation into these parts first: "valid=1000,train=rest"
+    weights: tuple[Fraction, ...] | str | None = None  # per input (operand): copies of its records, "2,0.5,1"
+    manifest: str | None = None  # once the output is published, describe the run and every file written here (JSON)
     temp_dir: str | None = None  # where buckets go (default $TMPDIR); a URL with a cluster
     compress_level: int | None = None  # of a .gz (1-9) or .zst (1-22) output; None: gzip 2 (ISA-L), zstd 3
     progress: bool = False  # progress bars on stderr
@@ -45,6 +49,15 @@ class ShuffleConfig:
                 object.__setattr__(self, "splits", parse_splits(self.splits))
             except ValueError as err:
                 raise ConfigError(f"--split '{self.splits}': {err}") from None
+        if isinstance(self.weights, str):
+            try:
+                object.__setattr__(self, "weights", parse_weights(self.weights))
+            except ValueError as err:
+                raise ConfigError(f"--weights '{self.weights}': {err}") from None
+        if self.manifest is not None and (self.repeat or self.head is not None):
+            raise ConfigError(f"--manifest describes a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
+        if self.weights is not None and (self.repeat or self.head is not None):
+            raise ConfigError(f"--weights weighs a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
         if self.memory is not None and self.memory < MIN_MEMORY:
             raise ConfigError(f"memory {format_size(self.memory)} is below the minimum of {format_size(MIN_MEMORY)}")
         if self.sep not in (b"\n", b"\0"):
@@ -70,6 +83,13 @@ class ShuffleConfig:
 
     def _shardings(self) -> list[tuple[str, int | None]]:
         return [("--shards", self.shards), ("--shard-lines", self.shard_lines), ("--shard-size", self.shard_size)]
+
+    def check_output(self, output: str | None) -> None:
+        """What ``-o`` must be for these options (ShuffleError saying why not), before any input is read."""
+        if self.layout_options:
+            self.layout(output)
+        if self.manifest is not None and output in (None, "-"):
+            raise ShuffleError("--manifest needs -o: the files written are read back to describe them")
 
     def layout(self, output: str | None) -> Layout:
         """The files ``-o`` names under ``--split`` and the sharding options (ShuffleError for a bad name)."""
@@ -98,3 +118,7 @@ class ShuffleConfig:
             return default_memory()
         # the rest of RAM is for the OS and the page cache
         return total_ram() * 4 // 5 if self.clamped else self.memory
+
+
+def weights_count_error(weights: int, operands: int) -> str:
+    return f"--weights gives {weights} weight{'s' * (weights != 1)} for {operands} input{'s' * (operands != 1)}: give one for each"

@@ -79,3 +79,10 @@ def poisson_sf(k: int, mean: float) -> float:
     if k <= 0:
         return 1.0
     return 1.0 - gamma_q(k, mean)
+
+
+def chi2_fit(counts: list[float], probabilities: list[float]) -> float:
+    """p-value of the chi-square goodness-of-fit test of ``counts`` against cell ``probabilities``."""
+    total = sum(counts)
+    stat = sum((c - total * p) ** 2 / (total * p) for c, p in zip(counts, probabilities))
+    return chi2_sf(stat, len(counts) - 1)

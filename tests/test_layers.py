@@ -23,6 +23,7 @@ LAYERS = [
     ["inputs", "outputs"],
     ["modes", "run"],
     ["config"],
+    ["manifest"],
     ["api"],
     ["gnu_syntax"],
     ["cli"],

@@ -121,8 +121,11 @@ def test_extreme_line_mixes_within_budget(tmp_path, baseline, case):
         ([], "out", True),
         (["--split", "a=1%,b=rest", "--shard-lines", "2000000"], "{split}-{i}.gz", False),
         (["--split", "a=1%,b=rest", "--shard-size", "64M"], "{split}-{i}", False),
+        (["--weights", "2.5"], "out", False),
+        (["--weights", "0.3", "--verify", "--manifest", "m.json"], "out.zst", False),
     ],
-    ids=["repeat", "shards", "gz-output", "verify", "header", "gz-input", "split-lines-gz", "split-size"],
+    ids=["repeat", "shards", "gz-output", "verify", "header", "gz-input", "split-lines-gz", "split-size", "weights",
+         "sample-verify-manifest"],
 )
 def test_features_keep_the_budget(tmp_path_factory, tmp_path, baseline, args, output, gzip_input):
     """Each option of issue #4 on a 20x input of 20-byte lines, at 16M, one process."""
@@ -131,6 +134,7 @@ def test_features_keep_the_budget(tmp_path_factory, tmp_path, baseline, args, ou
         packed = tmp_path / "in.gz"
         subprocess.run(f"gzip -1 -c '{src}' > '{packed}'", shell=True, check=True)
         src = packed
+    args = [tmp_path / a if a == "m.json" else a for a in args]
     if "--verify" in args:  # its hasher, polars, is loaded only then: ~35 MB of code in the baseline
         one = tmp_path / "one.txt"
         one.write_bytes(b"a\n")

@@ -52,15 +52,19 @@ def hasher() -> str:
     return f"polars-{pl.__version__}" if pl is not None else f"xxh64-{xxhash.VERSION}"
 
 
-def hash_sum(data: Buffer, ends: np.ndarray) -> int:
-    """Sum mod 2**64 of the hashes of the records of ``data`` (whole records ending at ``ends``)."""
+def record_hashes(data: Buffer, ends: np.ndarray) -> np.ndarray:
+    """The hash of each record of ``data`` (whole records ending at ``ends``), uint64."""
     if not len(ends):
-        return 0
+        return np.zeros(0, dtype=np.uint64)
     pl = _polars()
     if pl is not None:
-        hashes = pl.Series(arrow_binary(data, ends)).hash(seed=_SEED).to_numpy()
-        return int(hashes.sum(dtype=np.uint64))
-    return sum(map(xxhash.xxh64_intdigest, bytes(data).split(b"\n")[:-1])) & MASK64
+        return pl.Series(arrow_binary(data, ends)).hash(seed=_SEED).to_numpy()
+    return np.fromiter(map(xxhash.xxh64_intdigest, bytes(data).split(b"\n")[:-1]), dtype=np.uint64, count=len(ends))
+
+
+def hash_sum(data: Buffer, ends: np.ndarray) -> int:
+    """Sum mod 2**64 of the hashes of the records of ``data`` (whole records ending at ``ends``)."""
+    return int(record_hashes(data, ends).sum(dtype=np.uint64))
 
 
 class Fingerprint:
@@ -97,6 +101,10 @@ class Fingerprint:
     def _add(self, total: int, records: int) -> None:
         self.total = (self.total + total) & MASK64
         self.records += records
+
+    def add(self, total: int, records: int, times: int = 1) -> None:
+        """Count ``times`` over records whose hashes (by this process's hasher) sum to ``total``."""
+        self._add(total * times, records * times)
 
     def merge(self, other: tuple[int, int, str]) -> None:
         """Add a ``value`` computed elsewhere (a worker's)."""

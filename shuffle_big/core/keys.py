@@ -39,20 +39,34 @@ def derive_keys(seed: int, purpose: str = "") -> tuple[int, int]:
     return xxhash.xxh64_intdigest(material, seed=1), xxhash.xxh64_intdigest(material, seed=2)
 
 
-def input_bits(inputs: int) -> int:
-    """Top bits of a position that name the input (0 for a single input: the position is the offset)."""
-    return max(inputs - 1, 0).bit_length()
+def input_bits(inputs: int, copies: int = 1) -> int:
+    """Top bits of a position that name the input and copy (0 for one input, one copy: the position is the offset)."""
+    return max(inputs * copies - 1, 0).bit_length()
 
 
-def input_base(index: int, inputs: int) -> int:
-    """Position of byte 0 of input ``index`` of ``inputs``."""
-    bits = input_bits(inputs)
-    return index << (64 - bits) if bits else 0
+def input_base(index: int, inputs: int, copies: int = 1, copy: int = 0) -> int:
+    """Position of byte 0 of copy ``copy`` (of ``copies`` slots per input) of input ``index`` of ``inputs``.
+
+    ``--weights`` puts a record into the shuffle more than once: each copy is
+    a record of its own, at a position of its own, as if the inputs were
+    ``inputs * copies`` inputs. With one copy slot these are the positions
+    of a run without weights.
+    """
+    bits = input_bits(inputs, copies)
+    return (index * copies + copy) << (64 - bits) if bits else 0
 
 
-def input_span(inputs: int) -> int:
-    """Offsets within one input stay below this, so positions of different inputs never meet."""
-    return 1 << (64 - input_bits(inputs))
+def input_span(inputs: int, copies: int = 1) -> int:
+    """Offsets within one input stay below this, so positions of different inputs (and copies) never meet."""
+    return 1 << (64 - input_bits(inputs, copies))
+
+
+def slot_of(positions: np.ndarray, inputs: int, copies: int) -> np.ndarray:
+    """``index * copies + copy`` of the copy of the input each position is in (uint64)."""
+    bits = input_bits(inputs, copies)
+    if bits == 0:
+        return np.zeros(len(positions), dtype=np.uint64)
+    return positions >> np.uint64(64 - bits)
 
 
 def fmix64(x: int) -> int:
@@ -77,6 +91,32 @@ def fmix64_array(x: np.ndarray) -> np.ndarray:
     x ^= x >> np.uint64(33)
     x *= np.uint64(_C2)
     x ^= x >> np.uint64(33)
+    return x
+
+
+# fmix64's multipliers are odd, so invertible modulo 2**64: these undo them.
+_C1_INVERSE = pow(_C1, -1, 1 << 64)
+_C2_INVERSE = pow(_C2, -1, 1 << 64)
+
+
+def unfmix64_array(x: np.ndarray) -> np.ndarray:
+    """The inverse of ``fmix64_array``, in place (and returned)."""
+    # x ^= x >> 33 undoes itself: the shifted bits are untouched by it.
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(_C2_INVERSE)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(_C1_INVERSE)
+    x ^= x >> np.uint64(33)
+    return x
+
+
+def positions_of(keys: np.ndarray, mix: tuple[int, int]) -> np.ndarray:
+    """The positions whose keys are ``keys``: the inverse of ``keys_of`` (returns a new array)."""
+    x = keys.astype(np.uint64, copy=True)
+    x = unfmix64_array(x)
+    x ^= np.uint64(mix[1])
+    x = unfmix64_array(x)
+    x ^= np.uint64(mix[0])
     return x
 
 

@@ -15,7 +15,7 @@ import queue
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, cast
 
@@ -59,6 +59,7 @@ class NumberRange:
 
 
 Source = str | Lines | NumberRange
+Operand = Source | tuple[Source, ...] | list[Source]  # what a weight applies to: an input, or several as one
 
 
 def display_name(source: Source) -> str:
@@ -255,7 +256,17 @@ def _expected_size(f: BinaryIO, head: bytes, size: int) -> int:
 
 def probe_all(sources: list[Source], sep: bytes = b"\n", recursive: bool = False) -> list[InputInfo]:
     """Each input looked at once; with ``recursive``, a directory is first replaced by the files under it."""
-    return [probe(source, sep) for source in (expand(sources) if recursive else sources)]
+    return [probe(source, sep) for _, source in operand_sources(sources, recursive)]
+
+
+def operand_sources(operands: Sequence[Operand], recursive: bool = False) -> list[tuple[int, Source]]:
+    """The inputs ``operands`` name, each with the index of its operand: a tuple of sources (a
+    ``--files-from`` list) is one operand, and with ``recursive`` so is a directory (the files under it)."""
+    out = []
+    for i, operand in enumerate(operands):
+        for source in operand if isinstance(operand, (tuple, list)) else [operand]:
+            out += [(i, s) for s in (expand([source]) if recursive else [source])]
+    return out
 
 
 def expand(sources: list[Source]) -> list[Source]:
@@ -389,6 +400,14 @@ class _Decoded:
 
     def close(self) -> None:
         self.stream.close()
+
+
+def decoded(raw: BinaryIO, name: str) -> Any:
+    """The bytes of the open stream ``raw``, decompressed if they are compressed (read errors of the
+    data as CorruptInput); closing the result leaves ``raw`` open."""
+    magic = raw.read(MAGIC_BYTES)
+    prefixed = _Prefixed(magic, raw)
+    return _decompressing(prefixed, magic, name) if is_compressed(magic) else prefixed
 
 
 def _decompressing(f, magic: bytes, name: str):

@@ -38,6 +38,13 @@ class Split:
     def rest(self) -> bool:
         return self.count is None and self.percent is None
 
+    def __str__(self) -> str:
+        """As ``--split`` spells it: ``valid=1000``, ``test=0.5%``, ``train=rest``."""
+        if self.percent is not None:
+            p = self.percent
+            return f"{self.name}={p.numerator if p.denominator == 1 else float(p)}%"
+        return f"{self.name}={'rest' if self.count is None else self.count}"
+
 
 def parse_splits(text: str) -> tuple[Split, ...]:
     """``NAME=AMOUNT,...``: AMOUNT a record count (``10000``), a percentage (``0.5%``) or ``rest`` (once).

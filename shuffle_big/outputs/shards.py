@@ -47,6 +47,7 @@ class ShardedOutput(CommitOnSuccess):
         self.header = b""
         self.files: list[OutputFile] | None = None  # known once the record count is
         self._done: list[Output] = []  # finished shards, renamed at commit
+        self.opened: list[tuple[str, str | None]] = []  # each file's name and split, in output order
         self._current: Output | None = None
         self._left = 0  # records still due in the current shard
 
@@ -109,11 +110,12 @@ class ShardedOutput(CommitOnSuccess):
         self._close()
         file = self.files[len(self._done)]
         self._left = file.records
-        return self._open(file.path)
+        return self._open(file.path, file.split)
 
-    def _open(self, path: str) -> Output:
+    def _open(self, path: str, split: str | None) -> Output:
         """Begin the next file (the one open is finished first), with the header."""
         self._close()
+        self.opened.append((path, split))
         self._current = Output(path, self.codec, None, self.level)  # the fingerprint is this object's
         self._current.write(self.header)
         return self._current
@@ -137,6 +139,10 @@ class ShardedOutput(CommitOnSuccess):
     def _publish(self) -> None:
         for shard in self._done:
             shard.publish()
+
+    def published(self) -> list[tuple[str, str | None]]:
+        """The files written, with their splits, in output order (once committed)."""
+        return list(self.opened)
 
     def abort(self) -> None:
         for shard in [*self._done, self._current]:

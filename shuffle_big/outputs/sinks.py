@@ -58,6 +58,9 @@ class Sink(Protocol):
 
     def commit(self) -> None: ...
 
+    def published(self) -> list[tuple[str, str | None]]:
+        """The files written, each with its split (None: no --split), in output order."""
+
     def abort(self) -> None: ...
 
 
@@ -110,6 +113,7 @@ class Output(CommitOnSuccess):
         level: int | None = None,
     ) -> None:
         self.target: Target = open_target(path, level)
+        self.path = path or "-"
         self.name = self.target.name
         self.codec = codec  # internal records to the output's (-z)
         self.fingerprint = fingerprint  # sees every record given to ``write`` (--verify's written side)
@@ -161,6 +165,9 @@ class Output(CommitOnSuccess):
 
     def publish(self) -> None:
         self.target.publish()
+
+    def published(self) -> list[tuple[str, str | None]]:
+        return [(self.path, None)]
 
     def commit(self) -> None:
         self.finish()

@@ -124,7 +124,8 @@ class SizedShards(ShardedOutput):
     def _new_file(self) -> None:
         assert self._parts is not None, "expect() must be called before records are written"
         self._close_file()
-        self._open(self.layout.name(self._parts[self._split][0], self._shard))
+        split = self._parts[self._split][0]
+        self._open(self.layout.name(split, self._shard), split)
         self._shard += 1
 
     def _next_split(self) -> None:

@@ -1,4 +1,4 @@
-"""A pass's buckets: what pass 1 leaves, feeding records into bucket files, and ordering one bucket.
+"""A pass's buckets: what pass 1 leaves, and ordering one bucket.
 
 ``order_bucket`` is pass 2 for one bucket wherever it runs (in this process
 or in a task): ordered in memory if it fits, else scattered again by the
@@ -7,17 +7,18 @@ next key bits, recursively.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.keys import key_of
+from ..core.gather import gather
 from ..core.order import order_frames
 from ..core.plan import Plan
-from ..core.records import Block, Buffer, LongRecord, ends_of, keyed
+from ..core.records import Buffer, Records, ends_of
+from ..core.weights import Sample
 from ..storage.buckets import FileBuckets
-from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts
+from ..storage.frames import Frame, LongFrame, PartRef, read_frames, remove_parts
 
 
 @dataclass(frozen=True)
@@ -29,55 +30,76 @@ class Buckets:
     nrecords: list[int]
     consumed: int  # key bits that select a bucket: the next ones cut it further
     files: int  # bucket files created, for reporting
+    sample: Sample | None = None  # --weights: which records of sampled copies stay (the counts are theirs)
 
 
-def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, mix: tuple[int, int], tick: Callable[[], None] = lambda: None) -> None:
-    """Scatter records read from the input into ``sink``."""
-    for item in items:
-        if isinstance(item, Block):
-            ends, keys = keyed(item, mix)
-            sink.add_block(item.data, ends, keys)
-        else:
-            sink.add_long(key_of(item.start, mix), item.pieces)
-        tick()
+def kept(frames: Iterable[Frame], sample: Sample | None) -> Iterator[Frame]:
+    """``frames`` without the records ``sample`` drops (``frames`` itself without one)."""
+    if sample is None:
+        yield from frames
+        return
+    for frame in frames:
+        if isinstance(frame, LongFrame):
+            if sample.kept(np.array([frame.key], dtype=np.uint64))[0]:
+                yield frame
+            continue
+        keep = sample.kept(frame.keys)
+        if keep.all():
+            yield frame
+        elif keep.any():
+            yield subset(frame, np.flatnonzero(keep))
+
+
+def subset(records: Records, which: np.ndarray) -> Records:
+    """The records at indices ``which`` (ascending) of ``records``, as new ``Records``."""
+    data, _ = gather(records.data, ends_of(records.lengths), which)
+    return Records(data, records.keys[which], records.lengths[which])
 
 
 def order_bucket(
     parts: list[PartRef], nbytes: int, nrecords: int, consumed: int, plan: Plan,
     directory: str, name: str, write: Callable[[Buffer, np.ndarray | None], None], keep: bool = False,
+    sample: Sample | None = None,
 ) -> int:
     """Write one bucket's records in key order; return the passes it took (1 if it fit).
 
     A bucket that fits is ordered in memory; a single record streams through;
     anything else is scattered again by the next key bits, recursively. The
     bucket's files are removed as soon as they are consumed, unless ``keep``
-    (only the files of further splits are then removed).
+    (only the files of further splits are then removed). ``sample``: drop
+    the records it does not keep as they are read (the counts are of those
+    that stay, what is held once they are dropped).
     """
     try:
         if nrecords == 0:
             return 1
         if plan.fits(nbytes, nrecords):
-            frames = read_frames(parts)  # no max_frame: no LongFrame
+            # a record that is dropped need not fit: one too long to hold streams past (read_frames skips it)
+            frames = kept(read_frames(parts, plan.long_threshold if sample else float("inf")), sample)
+            if sample is not None:
+                frames = (_held(f) for f in frames)
             pieces = plan.piece_bits(nbytes, nrecords, consumed)
             order_frames(frames, consumed, pieces, plan.block_records, write)  # type: ignore[arg-type]
             return 1
         if nrecords == 1:
-            for frame in read_frames(parts, max_frame=0):
-                assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
-                for piece in frame.pieces:
-                    write(piece, None)
+            for frame in kept(read_frames(parts, max_frame=0), sample):
+                if isinstance(frame, LongFrame):  # max_frame 0: every lone record streams
+                    for piece in frame.pieces:
+                        write(piece, None)
+                else:  # what is left of a frame some of whose records were dropped
+                    write(frame.data, None)
             return 1
         bits = plan.bucket_bits(nbytes, nrecords, consumed)
         with FileBuckets(directory, name, consumed, bits, plan) as sub:
-            for frame in read_frames(parts, max_frame=plan.block_size):
+            for frame in kept(read_frames(parts, max_frame=plan.block_size), sample):
                 if isinstance(frame, LongFrame):
-                    sub.add_long(frame.key, frame.pieces)
+                    sub.add_long([frame.key], frame.pieces)
                 else:
                     sub.add_block(frame.data, ends_of(frame.lengths), frame.keys)
         if not keep:
             remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
         depth = 0
-        for b, path in enumerate(sub.paths):
+        for b, path in enumerate(sub.paths):  # what was dropped is gone from these
             depth = max(depth, order_bucket(
                 [path], int(sub.nbytes[b]), int(sub.nrecords[b]), consumed + bits, plan, directory, f"{name}.{b}", write,
             ))
@@ -106,3 +128,10 @@ def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[l
         runs[-1].append(b)
         size += n
     return [run for run in runs if run]
+
+
+def _held(frame: Frame) -> Records:
+    """A frame as records in memory: a kept record that streamed past the drop is read in (it fits)."""
+    if isinstance(frame, LongFrame):
+        return Records(b"".join(frame.pieces), np.array([frame.key], dtype=np.uint64), np.array([frame.length], dtype=np.uint32))
+    return frame

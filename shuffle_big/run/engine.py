@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from ..core.gather import release_free_memory
 from ..core.order import order_frames
 from ..inputs.ranges import frames_to_cut
-from ..inputs.sources import InputInfo, check_unchanged, planned_size, snapshot
+from ..inputs.sources import InputInfo, check_unchanged, display_name, planned_size, snapshot
 from .buckets import Buckets
 from .job import Job
 from .pass1 import Held, read_here, scatter_parallel
 from .pass2 import order_buckets
 from .pool import Pool
+from .sampling import settle
 
 
 def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
@@ -38,8 +39,10 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     if planned is not None and planned > plan.capacity:
         with _started(job) as pool:
             with result.timed("pass 1"):
-                buckets = scatter_parallel(job, infos, planned, pool)
+                found = scatter_parallel(job, infos, planned, pool)
                 check_unchanged(snap)
+                buckets = settle(job, found, _names(infos))
+                assert isinstance(buckets, Buckets)
             with result.timed("pass 2"):
                 _pass2(job, buckets, pool)
                 _verify(job)
@@ -51,8 +54,9 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     found = read_here(job, infos)
     check_unchanged(snap)
     job.out.write_header(found.header)
-    if isinstance(found.records, Held):
-        _order_held(job, found.records)
+    records = settle(job, found, _names(infos))
+    if isinstance(records, Held):
+        _order_held(job, records)
         _verify(job)
         result.seconds["in memory"] = time.perf_counter() - start
         return
@@ -63,11 +67,15 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
         # parent idles while they use the budget.
         release_free_memory()
         if job.executor.inline:
-            _pass2(job, found.records, None)
+            _pass2(job, records, None)
         else:
             with _started(job) as pool:
-                _pass2(job, found.records, pool)
+                _pass2(job, records, pool)
         _verify(job)
+
+
+def _names(infos: list[InputInfo]) -> list[str]:
+    return [display_name(info.source) for info in infos]
 
 
 def _for_workers(infos: list[InputInfo]) -> int | None:

@@ -6,14 +6,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
+from typing import NamedTuple
 
 from ..core.fingerprint import Verifier
 from ..core.keys import derive_keys
 from ..core.plan import Plan
+from ..core.weights import Weighting
 from ..outputs.sinks import Sink
 from ..storage.tempspace import TempSpace
 from .pool import Executor
+
+
+class InputCount(NamedTuple):
+    """One input of a whole shuffle: its name, records read and their bytes (decompressed), weight (1
+    without --weights), records written."""
+
+    name: str
+    read: int
+    nbytes: int
+    weight: Fraction
+    written: int
 
 
 @dataclass
@@ -30,6 +44,7 @@ class ShuffleResult:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each pass, by name
     peak_rss: int = 0  # bytes, this process
     peak_worker_rss: int = 0  # bytes, the largest worker process
+    inputs: list[InputCount] = field(default_factory=list)  # what each input gave (a whole shuffle)
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -62,6 +77,7 @@ class Job:
     progress: bool = False
     max_open_files: int = 1024
     verifier: Verifier | None = None  # --verify: fed by readers and writers, checked before commit
+    weighting: Weighting | None = None  # --weights
 
     @cached_property
     def mix(self) -> tuple[int, int]:

@@ -10,18 +10,23 @@ decompressed by the worker that scatters them.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..core.fingerprint import Fingerprint
 from ..core.plan import make_plan
-from ..core.records import Block, Records, ends_of, keyed, lengths_of
+from ..core.records import Block, Records, ends_of, lengths_of
 from ..inputs.ranges import file_runs
 from ..inputs.reader import RecordReader, read_header
 from ..inputs.sources import InputInfo, input_size, planned_size, records_per_byte
 from ..progress import Meter
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
-from .buckets import Buckets, feed
+from ..storage.sample_keys import SampleKeys
+from .buckets import Buckets
+from .intake import Intake, feed
 from .job import Job
 from .pool import Pool, each_done
 from .pool_local import Reporter
@@ -47,22 +52,41 @@ class Held:
 
 @dataclass(frozen=True)
 class Read:
-    """What reading in this process found: the records held, or the buckets they were scattered into."""
+    """What reading found: the records held, or the buckets they were scattered into; each input's count
+    of records and their bytes, and where the keys of ``--weights``' sampled copies were put aside."""
 
     records: Held | Buckets
     header: bytes
+    lines: list[int]
+    nbytes: list[int]
+    aside: list[PartRef]
+
+
+@contextmanager
+def _aside(job: Job) -> Iterator[SampleKeys | None]:
+    """A file in temp space for the keys of sampled copies, when the weights sample (none is made else)."""
+    if job.weighting is None or not job.weighting.samples:
+        yield None
+        return
+    with SampleKeys(os.path.join(job.temp.local_dir(), job.temp.new_name())) as aside:
+        yield aside
 
 
 def read_here(job: Job, infos: list[InputInfo]) -> Read:
     """Read the input in this process: held if it fits, else scattered into bucket files."""
     plan, options = job.plan, job.options
     paths = [info.source for info in infos]
-    size, planned = input_size(infos), planned_size(infos)  # exact; with compressed sizes guessed
+    size, planned = _weighed(job, infos, input_size(infos)), _weighed(job, infos, planned_size(infos))
     seen = job.verifier.read if job.verifier else None
-    reader = RecordReader(paths, **plan.reader_sizes, sep=options.sep, header=options.header, fingerprint=seen)
+    weighed = job.weighting is not None  # then what goes in is not what is read: the intake fingerprints it
+    reader = RecordReader(
+        paths, **plan.reader_sizes, sep=options.sep, header=options.header, fingerprint=None if weighed else seen,
+    )
     held = Held([], 0, 0)
     label = "reading" if size is None or size <= plan.capacity else "pass 1"
-    with Meter(job.progress, label, size) as meter:
+    with Meter(job.progress, label, size) as meter, _aside(job) as aside:
+        intake = Intake(len(infos), job.seed, job.weighting, aside, seen if weighed else None)
+        put_aside: list[PartRef] = [aside.path] if aside else []
 
         def tick() -> None:
             meter.to(reader.bytes_read)
@@ -70,18 +94,37 @@ def read_here(job: Job, infos: list[InputInfo]) -> Read:
         items = iter(reader)
         for item in items:
             if isinstance(item, Block):
-                ends, keys = keyed(item, job.mix)
-                held.blocks.append(Records(item.data, keys, lengths_of(ends)))
-                held.nbytes += len(item.data)
-                held.nrecords += len(ends)
+                ends, copies = intake.block(item)
+                lengths = lengths_of(ends)
+                for keys in copies:
+                    held.blocks.append(Records(item.data, keys, lengths))
+                    held.nbytes += len(item.data)
+                    held.nrecords += len(ends)
                 tick()
                 if plan.fits(held.nbytes, held.nrecords) and not _too_big(job, size, held):
                     continue
                 rest: Iterator = items
             else:
                 rest = itertools.chain([item], items)  # a record too long to hold: scattered first
-            return Read(_spill(job, held, planned, size is not None, rest, tick), reader.header)
-    return Read(held, reader.header)
+            buckets = _spill(job, held, planned, size is not None, rest, intake, tick)
+            return _found(buckets, reader.header, intake, put_aside, seen if weighed else None)
+    return _found(held, reader.header, intake, put_aside, seen if weighed else None)
+
+
+def _found(records: Held | Buckets, header: bytes, intake: Intake, aside: list[PartRef], seen: Fingerprint | None) -> Read:
+    if seen is not None:  # the header goes in as read, once
+        seen.update(header)
+    return Read(records, header, intake.lines, intake.nbytes, aside)
+
+
+def _weighed(job: Job, infos: list[InputInfo], size: int | None) -> int | None:
+    """Bytes the shuffle takes in from inputs of ``size`` bytes (exact, or with compressed sizes guessed):
+    with --weights, each input's times its copies."""
+    if job.weighting is None or size is None:
+        return size
+    sizes = [info.planned_size or 0 for info in infos]
+    copied = sum(n * job.weighting.copies_of(i) for i, n in enumerate(sizes))
+    return int(size * copied / sum(sizes)) if sum(sizes) else size
 
 
 def _too_big(job: Job, size: int | None, held: Held) -> bool:
@@ -101,7 +144,9 @@ def _estimate(job: Job, size: int | None, per_record: float, check_space: bool) 
     return float(size), nrecords
 
 
-def _spill(job: Job, held: Held, size: int | None, exact: bool, rest: Iterator, tick: Callable[[], None]) -> Buckets:
+def _spill(
+    job: Job, held: Held, size: int | None, exact: bool, rest: Iterator, intake: Intake, tick: Callable[[], None],
+) -> Buckets:
     """Pass 1 proper: create bucket files, move the held records into them, then scatter the rest.
     ``size``: the input's bytes, ``exact`` or guessed (compressed input), None if unknown (a pipe)."""
     per_record = held.nrecords / held.nbytes if held.nbytes else 0.0
@@ -109,18 +154,18 @@ def _spill(job: Job, held: Held, size: int | None, exact: bool, rest: Iterator, 
     with FileBuckets(job.temp.local_dir(), job.temp.new_name(), 0, bits, job.plan) as sink:
         for block in held.drain():
             sink.add_block(block.data, ends_of(block.lengths), block.keys)
-        feed(rest, sink, job.mix, tick)
+        feed(rest, sink, intake, tick)
     parts: list[PartRef] = list(sink.paths)
     if job.temp.is_remote:  # workers elsewhere order the buckets
         parts = list(upload(sink.paths, f"{job.temp.remote_dir()}/pass1"))
     return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
 
-def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> Buckets:
+def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> Read:
     """Scatter files (``size`` bytes as read, guessed for compressed ones) in runs of whole records, a task
     per worker: plain files cut into byte ranges, compressed ones whole. The header is written here first."""
     options, sep = job.options, job.options.sep
-    start = 0
+    start, header = 0, b""
     if options.header:
         header, start = read_header(infos[0].source, options.header, sep, infos[0].size)
         job.out.write_header(header)
@@ -131,7 +176,8 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     where = placement(job.temp, job.executor.retries)
     remote = isinstance(where, Remote)
     exact = not any(info.compressed for info in infos)
-    bits = worker_plan.bucket_bits(*_estimate(job, size, per_record, check_space=exact and not remote), 0)
+    weighed = _weighed(job, infos, size)
+    bits = worker_plan.bucket_bits(*_estimate(job, weighed, per_record, check_space=exact and not remote), 0)
     # Through an object store, a task keeps its buckets on its worker's disk until it ends: ranges of at
     # most REMOTE_TASK_BYTES bound that disk, and what a lost worker's retry redoes.
     workers = job.executor.workers
@@ -139,7 +185,7 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     tasks = [
         ScatterTask(
             tuple(segs), where, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
-            job.verifier is not None,
+            job.verifier is not None, len(infos), job.weighting,
         )
         for i, segs in enumerate(file_runs(infos, runs, sep, start))
     ]
@@ -157,5 +203,9 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     if job.verifier is not None:
         for f in futures:
             job.verifier.read.merge(results[f].fingerprint)
-    return merge_scatters([results[f] for f in futures], bits)
+    done = [results[f] for f in futures]
+    lines = [sum(r.lines[i] for r in done) for i in range(len(infos))]
+    nbytes = [sum(r.nbytes_read[i] for r in done) for i in range(len(infos))]
+    aside = [r.aside for r in done if r.aside is not None]
+    return Read(merge_scatters(done, bits), header, lines, nbytes, aside)
 

@@ -54,7 +54,7 @@ def _order_here(job: Job, buckets: Buckets) -> int:
         for b, parts in enumerate(buckets.parts):
             taken = order_bucket(
                 parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, job.plan,
-                directory, f"r{b}", job.out.write,
+                directory, f"r{b}", job.out.write, sample=buckets.sample,
             )
             passes = max(passes, taken + 1)
             meter.to(job.out.bytes_written)
@@ -122,7 +122,7 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
         cuts = None if at is not None or isinstance(where, Remote) else job.out.cuts(firsts[run[0]], firsts[run[-1] + 1] - firsts[run[0]])
         if cuts:  # a laid-out output: pieces, uploads aside (an object store's runs come back whole)
             dest = Pieces(f"o{i}", tuple(cuts))
-        tasks.append(OrderTask(refs, buckets.consumed, job.worker_budget, where, dest, job.max_open_files))
+        tasks.append(OrderTask(refs, buckets.consumed, job.worker_budget, where, dest, job.max_open_files, buckets.sample))
     return tasks
 
 

@@ -31,9 +31,9 @@ from typing import NamedTuple, cast
 import numpy as np
 
 from ..core.fingerprint import Fingerprint
-from ..core.keys import derive_keys
 from ..core.plan import Plan, make_plan
 from ..core.records import NEWLINE, Buffer, Codec
+from ..core.weights import Sample, Weighting
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
 from ..outputs.shards import PieceWriter
@@ -42,8 +42,10 @@ from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
 from ..storage.rawio import pwrite_all
+from ..storage.sample_keys import SampleKeys
 from ..storage.tempspace import TempSpace
-from .buckets import Buckets, feed, order_bucket
+from .buckets import Buckets, order_bucket
+from .intake import Intake, feed
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class ScatterTask:
     max_open_files: int = 1024
     sep: bytes = b"\n"
     verify: bool = False
+    inputs: int = 1  # the run's inputs (the segments' positions say which of them each is)
+    weighting: Weighting | None = None  # --weights
 
 
 class ScatterResult(NamedTuple):
@@ -113,15 +117,19 @@ class ScatterResult(NamedTuple):
     nbytes: list[int]
     nrecords: list[int]
     fingerprint: tuple[int, int, str] | None  # of the records read, with --verify (Fingerprint.value)
+    lines: list[int]  # records read of each of the run's inputs
+    nbytes_read: list[int]  # and their bytes
+    aside: PartRef | None  # the keys of sampled copies (--weights with a fraction)
 
 
 def run_scatter(task: ScatterTask, progress: Callable[[int], None] | None = None) -> ScatterResult:
     """Run ``task``; return where its buckets are, with their byte and record counts."""
     with _workspace(task.where, task.name) as directory:
         result = _scatter(task, directory, progress)
-        if isinstance(task.where, Remote):  # all its buckets as one object
-            parts: list[PartRef] = list(upload(cast(list[str], result.parts), _unique(task.where.url, task.name)))
-            result = result._replace(parts=parts)
+        if isinstance(task.where, Remote):  # all its buckets (and keys put aside) as one object
+            local = cast(list[str], result.parts) + ([cast(str, result.aside)] if result.aside else [])
+            parts: list[PartRef] = list(upload(local, _unique(task.where.url, task.name)))
+            result = result._replace(parts=parts[: len(result.parts)], aside=parts[-1] if result.aside else None)
         return result
 
 
@@ -138,7 +146,8 @@ def _unique(directory: str, name: str) -> str:
 def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] | None) -> ScatterResult:
     plan = _task_plan(task)
     seen = Fingerprint() if task.verify else None
-    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, fingerprint=seen)
+    weighed = task.weighting is not None  # then the intake fingerprints what goes in (see intake.py)
+    reader = RecordReader(list(task.segments), **plan.reader_sizes, sep=task.sep, fingerprint=None if weighed else seen)
     done = 0
 
     def tick() -> None:
@@ -147,9 +156,24 @@ def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] 
             progress(reader.bytes_read - done)
             done = reader.bytes_read
 
-    with FileBuckets(directory, task.name, 0, task.bits, plan) as sink:
-        feed(reader, sink, derive_keys(task.seed), tick)
-    return ScatterResult(list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), seen.value if seen else None)
+    samples = task.weighting is not None and task.weighting.samples
+    aside_path = os.path.join(directory, f"{task.name}.sampled") if samples else None
+    with FileBuckets(directory, task.name, 0, task.bits, plan) as sink, _maybe(aside_path) as aside:
+        intake = Intake(task.inputs, task.seed, task.weighting, aside, seen if weighed else None)
+        feed(reader, sink, intake, tick)
+    return ScatterResult(
+        list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), seen.value if seen else None,
+        intake.lines, intake.nbytes, aside_path,
+    )
+
+
+@contextmanager
+def _maybe(path: str | None) -> Iterator[SampleKeys | None]:
+    if path is None:
+        yield None
+    else:
+        with SampleKeys(path) as aside:
+            yield aside
 
 
 def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
@@ -216,6 +240,7 @@ class OrderTask:
     where: Placement
     dest: Destination
     max_open_files: int = 1024
+    sample: Sample | None = None  # --weights: which records of sampled copies stay
 
 
 class OrderResult(NamedTuple):
@@ -280,7 +305,7 @@ def _order_buckets(task: OrderTask, directory: str, write: Callable[[Buffer, np.
     """Each of the task's buckets in key order to ``write``; the most passes one took."""
     plan, keep = _task_plan(task), keeps_inputs(task.where)
     return max(
-        order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep)
+        order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep, task.sample)
         for b in task.buckets
     )
 

@@ -8,7 +8,7 @@ large writes however many buckets there are.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -17,7 +17,8 @@ from ..core.partition import Partitioned
 from ..core.plan import Plan
 from ..core.records import Buffer
 from ..errors import describe_os_error
-from .frames import frame_buffers, write_long
+from .frames import COPY_CHUNK, frame_buffers, write_long
+from .frames import HEADER as FRAME_HEADER
 from .rawio import writev_all
 
 
@@ -46,11 +47,24 @@ class FileBuckets:
         if self._held.cost >= self.plan.write_buffer:
             self.flush()
 
-    def add_long(self, key: int, pieces: Iterable[bytes]) -> None:
-        b = bucket_of(key, self.consumed, self.bits)
+    def add_long(self, keys: list[int], pieces: Iterable[bytes]) -> int:
+        """Stream one record in, as a record of each of ``keys`` (``--weights``' copies); return its length.
+
+        The pieces come once: the copies after the first are read back from
+        the first one's bucket file.
+        """
         self.flush()
-        self.nbytes[b] += self._write(write_long, self._fds[b], key, pieces)
-        self.nrecords[b] += 1
+        first = bucket_of(keys[0], self.consumed, self.bits)
+        at = os.lseek(self._fds[first], 0, os.SEEK_CUR) + FRAME_HEADER.size
+        length = self._write(write_long, self._fds[first], keys[0], pieces)
+        self.nbytes[first] += length
+        self.nrecords[first] += 1
+        for key in keys[1:]:
+            b = bucket_of(key, self.consumed, self.bits)
+            self._write(write_long, self._fds[b], key, _read_back(self.paths[first], at, length))
+            self.nbytes[b] += length
+            self.nrecords[b] += 1
+        return length
 
     def flush(self) -> None:
         """Write what is held, one ``writev`` per bucket, in frames of at most a block."""
@@ -87,3 +101,15 @@ class FileBuckets:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(flush=exc_type is None)  # a failed scatter is abandoned, not flushed
+
+
+def _read_back(path: str, at: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of ``path`` from ``at``, in chunks."""
+    with open(path, "rb") as f:
+        f.seek(at)
+        while length:
+            chunk = f.read(min(length, COPY_CHUNK))
+            if not chunk:
+                raise OSError(0, f"bucket file '{path}' ended early")
+            length -= len(chunk)
+            yield chunk

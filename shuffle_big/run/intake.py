@@ -1,0 +1,116 @@
+"""What goes into the shuffle from each record read: its copies, keyed, and each input's count.
+
+Without ``--weights`` a record goes in once, at its own position (the keys
+of every run before weights). With them, copy ``c`` of the record at offset
+``o`` of input ``i`` is a record at ``weighting.base(i, c) + o``; the keys
+and lengths of a sampled copy are also put aside (``SampleKeys``) to find
+after pass 1 which of them stay (``core/weights.py``).
+
+With weights, ``--verify``'s read side is fed here, not by the reader: what
+goes into the shuffle is each record times its whole copies, and the
+sampled copy's records that stay (their hashes are put aside with their keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from ..core.fingerprint import Fingerprint, record_hashes
+from ..core.keys import derive_keys, input_base, input_bits, key_of, keys_of
+from ..core.records import Block, LongRecord, lengths_of, record_ends, record_starts, tapped
+from ..core.weights import Weighting
+from ..errors import ShuffleError
+from ..storage.buckets import FileBuckets
+from ..storage.sample_keys import SampleKeys
+
+
+class Intake:
+    """Keys the copies of each record of ``inputs`` inputs; counts the records read of each (``lines``)."""
+
+    def __init__(
+        self, inputs: int, seed: int, weighting: Weighting | None = None, aside: SampleKeys | None = None,
+        fingerprint: Fingerprint | None = None,
+    ) -> None:
+        self.inputs = inputs
+        self.mix = derive_keys(seed)
+        self.weighting = weighting
+        self.aside = aside  # where a sampled copy's keys go (required when the weighting samples)
+        self.fingerprint = fingerprint  # --verify's read side, with weights
+        self.lines = [0] * inputs
+        self.nbytes = [0] * inputs  # bytes of records read of each input (as read: decompressed)
+        self._shift = 64 - input_bits(inputs)
+
+    def _copies(self, start: int, length: int) -> tuple[int, list[tuple[int, bool]]]:
+        """The input a record (or block) at ``start`` is in, and where each copy of it goes (sampled or not)."""
+        index = start >> self._shift if self._shift < 64 else 0
+        w = self.weighting
+        if w is None:
+            return index, [(start, False)]
+        offset = start - input_base(index, self.inputs)
+        if offset + length > w.span:
+            raise ShuffleError(f"input {index + 1} is too large for {w.copies} copies of each record (--weights)")
+        sampled = w.sampled_copy(index)
+        return index, [(w.base(index, c) + offset, c == sampled) for c in range(w.copies_of(index))]
+
+    def block(self, block: Block) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The block's record ends, and the keys of each of its copies (none for a weight of 0)."""
+        ends = record_ends(block.data) if block.ends is None else block.ends
+        index, copies = self._copies(block.start, len(block.data))
+        self.lines[index] += len(ends)
+        self.nbytes[index] += len(block.data)
+        hashes = None
+        if self.fingerprint is not None:
+            hashes = record_hashes(block.data, ends)
+            self.fingerprint.add(int(hashes.sum(dtype=np.uint64)), len(ends), self._whole(index))
+        keys = []
+        for start, sampled in copies:
+            keys.append(keys_of(record_starts(start, ends), self.mix))
+            if sampled:
+                assert self.aside is not None
+                self.aside.add(keys[-1], lengths_of(ends), hashes)
+        return ends, keys
+
+    def _whole(self, index: int) -> int:
+        return self.weighting.whole(index) if self.weighting is not None else 1
+
+    def long(self, record: LongRecord) -> list[int]:
+        """The keys of the copies of a record too long to hold; ``record.pieces`` is tapped to see it."""
+        index, copies = self._copies(record.start, 0)
+        self.lines[index] += 1
+        if self.fingerprint is not None:
+            self._long_seen = Fingerprint()
+            record.pieces = tapped(record.pieces, self._long_seen.update)
+        return [key_of(start, self.mix) for start, _ in copies]
+
+    def long_done(self, record: LongRecord, keys: list[int], length: int) -> None:
+        """Once a long record has streamed through (``length`` bytes): its fingerprint and sampled copy."""
+        index, copies = self._copies(record.start, length)
+        self.nbytes[index] += length
+        hashes = None
+        if self.fingerprint is not None:
+            total, _, _ = self._long_seen.value
+            self.fingerprint.add(total, 1, self._whole(index))
+            hashes = np.array([total], dtype=np.uint64)
+        for key, (_, sampled) in zip(keys, copies):
+            if sampled:
+                assert self.aside is not None
+                self.aside.add(np.array([key], dtype=np.uint64), np.array([length], dtype=np.uint64), hashes)
+
+
+def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, intake: Intake, tick: Callable[[], None] = lambda: None) -> None:
+    """Scatter the copies of the records read from the input into ``sink``."""
+    for item in items:
+        if isinstance(item, Block):
+            ends, copies = intake.block(item)
+            for keys in copies:
+                sink.add_block(item.data, ends, keys)
+        else:
+            long_keys = intake.long(item)
+            if long_keys:
+                length = sink.add_long(long_keys, item.pieces)
+            else:  # a weight of 0: read past it
+                length = sum(len(piece) for piece in item.pieces)
+            intake.long_done(item, long_keys, length)
+        tick()
