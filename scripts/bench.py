@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_corpus import chunks, parse_size  # noqa: E402
 
+COMPRESSED = -1  # expected lines of an output not checked here (compressed files)
 CGROUP_TASKS: str | None = None  # with --cgroup: the tasks file every measured command joins first
 
 
@@ -116,7 +117,8 @@ def main() -> None:
         "--memory/j, so that the total is the same), dask-store (the same with -T local://DATA-DIR/store: "
         "the object-store path, buckets uploaded and read back through fsspec), split (--split valid=1%%,train=rest "
         "with --shard-size 64M, and with --shard-lines N, N lines being ~64 MB, into DATA-DIR/split/, against "
-        "shuf | split -C 64M unless skipped)",
+        "shuf | split -C 64M unless skipped), split-zst (the same two into .zst files), manifest (the --shard-size "
+        "split with --manifest), weights (--weights 1.5: the output is 1.5x the input; compare MB/s of output)",
     )
     ap.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each run [3]")
     ap.add_argument(
@@ -200,6 +202,21 @@ def main() -> None:
             tools.append((f"shuffle-big -j {jobs[-1]} {' '.join(laid_out)}", split_cmd, None, None, None))
         if "shuf" not in skip and shutil.which("shuf"):
             tools.append(("shuf | split -C 64M", f"shuf '{src}' | split -C 64M - '{split_dir}/x'", None, None, None))
+    if "split-zst" in variants:
+        lines_per_shard = max(1, (64 << 20) * _count_lines(src) // size)
+        for laid_out in (["--split", "valid=1%,train=rest", "--shard-size", "64M"],
+                         ["--split", "valid=1%,train=rest", "--shard-lines", str(lines_per_shard)]):
+            split_cmd = [*ours(jobs[-1], *laid_out)[:-1], str(split_dir / "{split}-{i:03d}.zst")]
+            tools.append((f"shuffle-big -j {jobs[-1]} {' '.join(laid_out)} (.zst)", split_cmd, None, COMPRESSED, None))
+        if "shuf" not in skip and shutil.which("shuf") and shutil.which("zstd"):
+            tools.append(("shuf | split -C 64M --filter zstd", f"shuf '{src}' | split -C 64M --filter 'zstd -q -3 > $FILE.zst' - '{split_dir}/x'", None, COMPRESSED, None))
+    if "manifest" in variants:
+        laid_out = ["--split", "valid=1%,train=rest", "--shard-size", "64M", "--manifest", str(data_dir / "manifest.json")]
+        split_cmd = [*ours(jobs[-1], *laid_out)[:-1], str(split_dir / "{split}-{i:03d}")]
+        tools.append((f"shuffle-big -j {jobs[-1]} --split valid=1%,train=rest --shard-size 64M --manifest", split_cmd, None, None, None))
+    if "weights" in variants:
+        n = _count_lines(src)
+        tools.append((f"shuffle-big -j {jobs[-1]} --weights 1.5", ours(jobs[-1], "--weights", "1.5"), None, n + (n + 1) // 2, None))
     if "shuf" not in skip and shutil.which("shuf"):
         tools.append(("GNU shuf", ["shuf", str(src), "-o", str(out)], None, None, None))
     if "sort" not in skip and shutil.which("sort"):
@@ -230,7 +247,7 @@ def main() -> None:
             produced = out.stat().st_size if out.exists() else sum(p.stat().st_size for p in split_dir.iterdir())
             if lines is None and produced != size:  # generated corpora end with a newline
                 raise SystemExit(f"{name}: output has {produced} bytes, input {size}")
-            if lines is not None and (got := _count_lines(out)) != lines:
+            if lines is not None and lines != COMPRESSED and (got := _count_lines(out)) != lines:
                 raise SystemExit(f"{name}: output has {got} lines, expected {lines}")
             if name not in best or t < best[name][0]:
                 best[name] = (t, rss)

@@ -28,6 +28,8 @@ import xxhash
 MASK64 = (1 << 64) - 1
 _C1 = 0xFF51AFD7ED558CCD
 _C2 = 0xC4CEB9FE1A85EC53
+_C1_INVERSE = pow(_C1, -1, 1 << 64)
+_C2_INVERSE = pow(_C2, -1, 1 << 64)
 
 
 def derive_keys(seed: int, purpose: str = "") -> tuple[int, int]:
@@ -83,31 +85,25 @@ def key_of(position: int, mix: tuple[int, int]) -> int:
     return fmix64(fmix64(position ^ mix[0]) ^ mix[1])
 
 
-def fmix64_array(x: np.ndarray) -> np.ndarray:
-    """``fmix64`` of each uint64 of ``x``, in place (and returned)."""
+def _xorshift_multiply(x: np.ndarray, first: int, second: int) -> np.ndarray:
     # uint64 arithmetic in numpy wraps modulo 2**64, exactly like the reference.
     x ^= x >> np.uint64(33)
-    x *= np.uint64(_C1)
+    x *= np.uint64(first)
     x ^= x >> np.uint64(33)
-    x *= np.uint64(_C2)
+    x *= np.uint64(second)
     x ^= x >> np.uint64(33)
     return x
 
 
-# fmix64's multipliers are odd, so invertible modulo 2**64: these undo them.
-_C1_INVERSE = pow(_C1, -1, 1 << 64)
-_C2_INVERSE = pow(_C2, -1, 1 << 64)
+def fmix64_array(x: np.ndarray) -> np.ndarray:
+    """``fmix64`` of each uint64 of ``x``, in place (and returned)."""
+    return _xorshift_multiply(x, _C1, _C2)
 
 
 def unfmix64_array(x: np.ndarray) -> np.ndarray:
-    """The inverse of ``fmix64_array``, in place (and returned)."""
-    # x ^= x >> 33 undoes itself: the shifted bits are untouched by it.
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(_C2_INVERSE)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(_C1_INVERSE)
-    x ^= x >> np.uint64(33)
-    return x
+    """The inverse of ``fmix64_array``, in place (and returned): the same steps backwards. ``x ^= x >> 33``
+    undoes itself (the bits it shifts in are untouched by it), and odd multipliers have inverses mod 2**64."""
+    return _xorshift_multiply(x, _C2_INVERSE, _C1_INVERSE)
 
 
 def positions_of(keys: np.ndarray, mix: tuple[int, int]) -> np.ndarray:

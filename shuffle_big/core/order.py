@@ -16,9 +16,20 @@ from .gather import gather
 from .partition import Partitioned
 from .records import Buffer, Records, ends_of
 
+Keep = Callable[[np.ndarray], np.ndarray]  # keys -> a mask of the records that stay (--weights' sample)
 
-def order_piece(data: Buffer, keys: np.ndarray, ends: np.ndarray) -> tuple[memoryview, np.ndarray]:
-    """The records of ``data`` (ending at ``ends``, keyed ``keys``) sorted by key, and their new ends."""
+
+def order_piece(data: Buffer, keys: np.ndarray, ends: np.ndarray, keep: Keep | None = None) -> tuple[memoryview, np.ndarray]:
+    """The records of ``data`` (ending at ``ends``, keyed ``keys``) sorted by key, and their new ends;
+    only those ``keep`` keeps, if given (dropped in the same gather)."""
+    if keep is not None:
+        mask = keep(keys)
+        if not mask.all():
+            kept = np.flatnonzero(mask)
+            if not len(kept):
+                return memoryview(b""), kept
+            ordered, offsets = gather(data, ends, kept[np.argsort(keys[kept])])
+            return ordered, offsets[1:]
     if len(keys) <= 1:
         return memoryview(data), ends
     order = np.argsort(keys)  # keys are distinct: no tie rule, any sort will do
@@ -32,8 +43,10 @@ def order_frames(
     bits: int,
     max_records: int,
     write: Callable[[Buffer, np.ndarray], None],
+    keep: Keep | None = None,
 ) -> None:
-    """Write the records of ``frames`` (a key-range bucket) in key order: ``write(data, ends)``.
+    """Write the records of ``frames`` (a key-range bucket) in key order: ``write(data, ends)``; only
+    those ``keep`` keeps, if given.
 
     ``bits`` key bits after ``consumed`` cut the bucket into pieces ordered one
     at a time; the caller picks ``bits`` so a piece is cache-sized. Frames are
@@ -42,16 +55,21 @@ def order_frames(
     if bits == 0:
         pieces = list(frames)
         if pieces:
-            write(*order_records(pieces))
+            _write_some(write, *order_records(pieces, keep))
         return
     held = Partitioned(consumed, bits, max_records)
     for frame in frames:
         held.add(frame.data, ends_of(frame.lengths), frame.keys)
     for _, pieces in held.take():
-        write(*order_records(pieces))
+        _write_some(write, *order_records(pieces, keep))
 
 
-def order_records(pieces: list[Records]) -> tuple[memoryview, np.ndarray]:
+def _write_some(write: Callable[[Buffer, np.ndarray], None], data: Buffer, ends: np.ndarray) -> None:
+    if len(ends):  # all of a piece may be dropped
+        write(data, ends)
+
+
+def order_records(pieces: list[Records], keep: Keep | None = None) -> tuple[memoryview, np.ndarray]:
     """The records of ``pieces`` (slices of one key range) in key order, as one buffer, and their ends.
 
     ``pieces`` is emptied once joined. Their memory stays with the C heap for
@@ -61,9 +79,9 @@ def order_records(pieces: list[Records]) -> tuple[memoryview, np.ndarray]:
     """
     if len(pieces) == 1:
         data, keys, lengths = pieces.pop()
-        return order_piece(data, keys, ends_of(lengths))
+        return order_piece(data, keys, ends_of(lengths), keep)
     data = b"".join(p.data for p in pieces)
     keys = np.concatenate([p.keys for p in pieces])
     ends = ends_of(np.concatenate([p.lengths for p in pieces]))
     pieces.clear()
-    return order_piece(data, keys, ends)
+    return order_piece(data, keys, ends, keep)

@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -85,6 +86,15 @@ class Weighting:
     def span(self) -> int:
         return input_span(self.inputs, self.copies)
 
+    @cached_property
+    def slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """For each copy slot (``index * copies + copy``): is it a sampled copy, and its input's operand."""
+        sampled = np.zeros(self.inputs * self.copies, dtype=bool)
+        for i in range(self.inputs):
+            if self.sampled_copy(i) >= 0:
+                sampled[i * self.copies + self.sampled_copy(i)] = True
+        return sampled, np.repeat(np.array(self.groups, dtype=np.int64), self.copies)
+
     def group_sizes(self, lines: Sequence[int]) -> dict[int, int]:
         """Records of each operand with a sampled copy, from each input's ``lines``."""
         sizes: dict[int, int] = {}
@@ -123,11 +133,9 @@ def sample_hashes(keys: np.ndarray, seed: int) -> np.ndarray:
 
 def _sampled(weighting: Weighting, mix: tuple[int, int], keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which records (by key) are in a sampled copy, and each one's operand."""
-    slots = slot_of(positions_of(keys, mix), weighting.inputs, weighting.copies).astype(np.int64)
-    index, copy = np.divmod(slots, weighting.copies)
-    sampled_copy = np.array([weighting.sampled_copy(i) for i in range(weighting.inputs)], dtype=np.int64)
-    groups = np.array(weighting.groups, dtype=np.int64)
-    return copy == sampled_copy[index], groups[index]
+    slots = slot_of(positions_of(keys, mix), weighting.inputs, weighting.copies)
+    sampled, groups = weighting.slots
+    return sampled[slots], groups[slots]
 
 
 class SampleDraw:

@@ -7,18 +7,17 @@ next key bits, recursively.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.gather import gather
 from ..core.order import order_frames
 from ..core.plan import Plan
-from ..core.records import Buffer, Records, ends_of
+from ..core.records import Buffer, ends_of
 from ..core.weights import Sample
 from ..storage.buckets import FileBuckets
-from ..storage.frames import Frame, LongFrame, PartRef, read_frames, remove_parts
+from ..storage.frames import LongFrame, PartRef, read_frames, remove_parts
 
 
 @dataclass(frozen=True)
@@ -30,30 +29,14 @@ class Buckets:
     nrecords: list[int]
     consumed: int  # key bits that select a bucket: the next ones cut it further
     files: int  # bucket files created, for reporting
-    sample: Sample | None = None  # --weights: which records of sampled copies stay (the counts are theirs)
+    sample: Sample | None = None  # --weights: which records stay; the counts above are theirs, and
+    stored: tuple[list[int], list[int]] | None = None  # the bytes and records of each bucket on disk, dropped ones too
 
-
-def kept(frames: Iterable[Frame], sample: Sample | None) -> Iterator[Frame]:
-    """``frames`` without the records ``sample`` drops (``frames`` itself without one)."""
-    if sample is None:
-        yield from frames
-        return
-    for frame in frames:
-        if isinstance(frame, LongFrame):
-            if sample.kept(np.array([frame.key], dtype=np.uint64))[0]:
-                yield frame
-            continue
-        keep = sample.kept(frame.keys)
-        if keep.all():
-            yield frame
-        elif keep.any():
-            yield subset(frame, np.flatnonzero(keep))
-
-
-def subset(records: Records, which: np.ndarray) -> Records:
-    """The records at indices ``which`` (ascending) of ``records``, as new ``Records``."""
-    data, _ = gather(records.data, ends_of(records.lengths), which)
-    return Records(data, records.keys[which], records.lengths[which])
+    def on_disk(self, b: int) -> tuple[int, int]:
+        """Bucket ``b``'s bytes and records as stored, what ordering it holds in memory."""
+        if self.stored is None:
+            return self.nbytes[b], self.nrecords[b]
+        return self.stored[0][b], self.stored[1][b]
 
 
 def order_bucket(
@@ -66,32 +49,29 @@ def order_bucket(
     A bucket that fits is ordered in memory; a single record streams through;
     anything else is scattered again by the next key bits, recursively. The
     bucket's files are removed as soon as they are consumed, unless ``keep``
-    (only the files of further splits are then removed). ``sample``: drop
-    the records it does not keep as they are read (the counts are of those
-    that stay, what is held once they are dropped).
+    (only the files of further splits are then removed). ``nbytes`` and
+    ``nrecords`` are as stored; ``sample``: drop the records it does not keep,
+    as they are ordered.
     """
     try:
         if nrecords == 0:
             return 1
         if plan.fits(nbytes, nrecords):
-            # a record that is dropped need not fit: one too long to hold streams past (read_frames skips it)
-            frames = kept(read_frames(parts, plan.long_threshold if sample else float("inf")), sample)
-            if sample is not None:
-                frames = (_held(f) for f in frames)
+            frames = read_frames(parts)  # no max_frame: no LongFrame
             pieces = plan.piece_bits(nbytes, nrecords, consumed)
-            order_frames(frames, consumed, pieces, plan.block_records, write)  # type: ignore[arg-type]
+            dropping = sample.kept if sample is not None else None
+            order_frames(frames, consumed, pieces, plan.block_records, write, dropping)  # type: ignore[arg-type]
             return 1
         if nrecords == 1:
-            for frame in kept(read_frames(parts, max_frame=0), sample):
-                if isinstance(frame, LongFrame):  # max_frame 0: every lone record streams
+            for frame in read_frames(parts, max_frame=0):
+                assert isinstance(frame, LongFrame)  # max_frame 0: every record streams
+                if sample is None or sample.kept(np.array([frame.key], dtype=np.uint64))[0]:
                     for piece in frame.pieces:
                         write(piece, None)
-                else:  # what is left of a frame some of whose records were dropped
-                    write(frame.data, None)
             return 1
         bits = plan.bucket_bits(nbytes, nrecords, consumed)
         with FileBuckets(directory, name, consumed, bits, plan) as sub:
-            for frame in kept(read_frames(parts, max_frame=plan.block_size), sample):
+            for frame in read_frames(parts, max_frame=plan.block_size):
                 if isinstance(frame, LongFrame):
                     sub.add_long([frame.key], frame.pieces)
                 else:
@@ -99,9 +79,10 @@ def order_bucket(
         if not keep:
             remove_parts(parts)  # now, not only at the end: its disk is free for the splits below
         depth = 0
-        for b, path in enumerate(sub.paths):  # what was dropped is gone from these
+        for b, path in enumerate(sub.paths):
             depth = max(depth, order_bucket(
                 [path], int(sub.nbytes[b]), int(sub.nrecords[b]), consumed + bits, plan, directory, f"{name}.{b}", write,
+                sample=sample,
             ))
         return depth + 1
     finally:
@@ -129,9 +110,3 @@ def group_buckets(nbytes: list[int], nrecords: list[int], groups: int) -> list[l
         size += n
     return [run for run in runs if run]
 
-
-def _held(frame: Frame) -> Records:
-    """A frame as records in memory: a kept record that streamed past the drop is read in (it fits)."""
-    if isinstance(frame, LongFrame):
-        return Records(b"".join(frame.pieces), np.array([frame.key], dtype=np.uint64), np.array([frame.length], dtype=np.uint32))
-    return frame

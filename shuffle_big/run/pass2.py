@@ -53,7 +53,7 @@ def _order_here(job: Job, buckets: Buckets) -> int:
     with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
         for b, parts in enumerate(buckets.parts):
             taken = order_bucket(
-                parts, buckets.nbytes[b], buckets.nrecords[b], buckets.consumed, job.plan,
+                parts, *buckets.on_disk(b), buckets.consumed, job.plan,
                 directory, f"r{b}", job.out.write, sample=buckets.sample,
             )
             passes = max(passes, taken + 1)
@@ -116,7 +116,10 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
     form = job.out.run_form()  # compressed output: each run compressed by its worker
     tasks = []
     for i, run in enumerate(group_buckets(buckets.nbytes, buckets.nrecords, 8 * job.executor.workers)):
-        refs = tuple(BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}") for b in run)
+        refs = tuple(
+            BucketRef(tuple(buckets.parts[b]), buckets.nbytes[b], buckets.nrecords[b], f"r{b}", buckets.on_disk(b))
+            for b in run
+        )
         # a new run stays internal: the parent's output translates and checks it as it copies it out
         dest: Destination = NewRun(f"o{i}", form) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
         cuts = None if at is not None or isinstance(where, Remote) else job.out.cuts(firsts[run[0]], firsts[run[-1] + 1] - firsts[run[0]])

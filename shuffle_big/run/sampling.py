@@ -14,10 +14,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.gather import gather
+from ..core.records import Records, ends_of
 from ..core.weights import SampleDraw, Weighting
 from ..storage.frames import PartRef, remove_parts
 from ..storage.sample_keys import read_sample_keys
-from .buckets import Buckets, subset
+from .buckets import Buckets
 from .job import InputCount, Job
 from .pass1 import Held, Read
 
@@ -38,14 +40,15 @@ def settle(job: Job, found: Read, names: Sequence[str]) -> Held | Buckets:
     job.result.inputs = [InputCount(*counts) for counts in zip(names, found.lines, found.nbytes, weights, written)]
     if draw is None:
         return records
-    if isinstance(records, Buckets):
+    if isinstance(records, Buckets):  # pass 2 drops them as it orders each bucket
         return dataclasses.replace(
             records,
             nbytes=[int(n) for n in np.array(records.nbytes) - draw.dropped_bytes],
             nrecords=[int(n) for n in np.array(records.nrecords) - draw.dropped_records],
             sample=draw.sample,
+            stored=(records.nbytes, records.nrecords),
         )
-    kept = Held([], 0, 0)
+    kept = Held([], 0, 0)  # blocks of a MB or so: dropped from each now
     for block in records.drain():
         keep = draw.sample.kept(block.keys)
         if not keep.all():
@@ -79,3 +82,9 @@ def written_per_input(weighting: Weighting | None, lines: Sequence[int], draw: S
     kept = draw.kept_per_input if draw is not None else np.zeros(len(lines), dtype=np.int64)
     return [int(w.numerator // w.denominator) * n + int(k) for w, n, k in zip(weighting.weights, lines, kept)]
 
+
+
+def subset(records: Records, which: np.ndarray) -> Records:
+    """The records at indices ``which`` (ascending) of ``records``, as new ``Records``."""
+    data, _ = gather(records.data, ends_of(records.lengths), which)
+    return Records(data, records.keys[which], records.lengths[which])

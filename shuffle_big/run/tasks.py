@@ -190,12 +190,14 @@ def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:
 
 @dataclass(frozen=True)
 class BucketRef:
-    """One bucket of pass 1: its part files, bytes, records, and a name prefix for splitting it."""
+    """One bucket of pass 1: its part files, bytes and records out, a name prefix for splitting it, and
+    its bytes and records as stored (more than out when --weights' sample drops some)."""
 
     parts: tuple[PartRef, ...]
     nbytes: int
     nrecords: int
     name: str
+    stored: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ def _order_buckets(task: OrderTask, directory: str, write: Callable[[Buffer, np.
     """Each of the task's buckets in key order to ``write``; the most passes one took."""
     plan, keep = _task_plan(task), keeps_inputs(task.where)
     return max(
-        order_bucket(list(b.parts), b.nbytes, b.nrecords, task.consumed, plan, directory, b.name, write, keep, task.sample)
+        order_bucket(list(b.parts), *b.stored, task.consumed, plan, directory, b.name, write, keep, task.sample)
         for b in task.buckets
     )
 
