@@ -155,6 +155,16 @@ def test_several_compressed_inputs_on_dask_and_a_compressed_output(several, tmp_
     assert digest(zstandard.ZstdDecompressor().stream_reader(out.read_bytes()).read()) == SEVERAL_SEED9
 
 
+# --weights (from 0.2.0): copies keyed as more inputs (keys.input_base's copy slots), the sample by a
+# second keyed hash of the key (core/weights.py).
+WEIGHTED_SEED9 = "9971e8ec9720ea18e88f1458ed47f67c"
+
+
+@pytest.mark.parametrize("args", [[], ["-m", "1M", "-j", "2"]], ids=" ".join)
+def test_weights_are_pinned(several, args):
+    assert digest(cli("--seed", 9, "--weights", "2,0.5,1", *args, *several, check=True).stdout) == WEIGHTED_SEED9
+
+
 # -i alone: since 0.2.0 its permutation is computed per position (core/range_order.py), so that -n N
 # costs O(N) at any range; 0.1 shuffled the range's text like a file's. Below 65,537 numbers the
 # order sorts keyed hashes of the indices, above it a Feistel network walks the range.

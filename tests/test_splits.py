@@ -7,7 +7,9 @@ import shutil
 import subprocess
 from fractions import Fraction
 
+import numpy as np
 import pytest
+import zstandard
 from helpers import cli, numbered_lines
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -156,13 +158,41 @@ def test_workers_write_the_files_in_pieces_the_parent_only_appends(corpus, tmp_p
 
     pieces: list[tuple[int, int]] = []
     append_piece = shards.ShardedOutput.append_piece
-    monkeypatch.setattr(shards.ShardedOutput, "append_piece", lambda self, f, p, n: (pieces.append((f, n)), append_piece(self, f, p, n)))
+    monkeypatch.setattr(shards.ShardedOutput, "append_piece", lambda self, f, p, n, start=None: (pieces.append((f, n)), append_piece(self, f, p, n, start)))
     monkeypatch.setattr(shards.ShardedOutput, "write", lambda self, data, ends=None: pytest.fail("the parent cut records"))
     shuffle([str(corpus)], str(tmp_path / "{split}-{i}.gz"), memory=16 << 20, jobs=2, seed=5, splits="a=1000,b=rest",
             shard_lines=60_000, verify=True)
     assert sorted({f for f, _ in pieces}) == list(range(5)) and len(pieces) > 5  # files of several pieces
     got = b"".join(gzip.decompress((tmp_path / name).read_bytes()) for name in ["a-0.gz", "b-0.gz", "b-1.gz", "b-2.gz", "b-3.gz"])
     assert got == cli("--seed", 5, corpus, check=True).stdout
+
+
+@pytest.mark.parametrize("suffix, more", [("", []), (".gz", []), (".zst", ["--verify"]), ("", ["-z"])])
+def test_workers_cut_sized_shards_the_parent_only_appends(corpus, tmp_path, monkeypatch, suffix, more):
+    """--shard-size with -j 2: the parent learns each run's lengths and says where its files begin; plain
+    files take ranges of the run in the kernel, others pieces a worker writes in their form. The parent
+    never handles a record; the files are those cut in one process."""
+    from shuffle_big.outputs import shards
+
+    ranges: list[int | None] = []
+    append_piece = shards.ShardedOutput.append_piece
+    monkeypatch.setattr(shards.ShardedOutput, "append_piece", lambda self, f, p, n, start=None: (ranges.append(start), append_piece(self, f, p, n, start)))
+    monkeypatch.setattr(shards.ShardedOutput, "write", lambda self, data, ends=None: pytest.fail("the parent cut records"))
+    sep = b"\0" if "-z" in more else b"\n"
+    if sep == b"\0":
+        corpus = tmp_path / "in.z"
+        corpus.write_bytes(numbered_lines(200_000).replace(b"\n", b"\0"))
+    options = {"splits": "a=1000,b=rest", "shard_size": 700_000, "verify": "--verify" in more, "sep": sep, "seed": 5}
+    shuffle([str(corpus)], str(tmp_path / ("{split}-{i}" + suffix)), memory=16 << 20, jobs=2, **options)
+    assert ranges and all((start is None) == bool(suffix or more) for start in ranges)
+    monkeypatch.undo()
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shuffle([str(corpus)], str(alone / ("{split}-{i}" + suffix)), memory=256 << 20, jobs=1, **options)
+    names = sorted(p.name for p in alone.iterdir())
+    assert names == sorted(p.name for p in tmp_path.iterdir() if p.is_file() and p != corpus) and len(names) > 3
+    read = {"": lambda b: b, ".gz": gzip.decompress, ".zst": lambda b: zstandard.ZstdDecompressor().stream_reader(b, read_across_frames=True).read()}[suffix]
+    assert all(read((tmp_path / n).read_bytes()) == read((alone / n).read_bytes()) for n in names)
 
 
 @pytest.mark.skipif(not shutil.which("split"), reason="needs coreutils' split to compare with")
@@ -244,3 +274,29 @@ def test_sized_shards_cut_the_same_however_the_records_arrive(tmp_path, monkeypa
             at = cut
     got = [p.read_bytes() for p in sorted(out.iterdir(), key=lambda p: (p.name[0], int(p.name[2:])))]
     assert got == greedy_files(records, parts, size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 90), max_size=60), chunks=st.lists(st.integers(0, 60), max_size=10),
+    first=st.integers(0, 60), size=st.integers(1, 120),
+)
+def test_size_cuts_from_lengths_in_chunks_are_the_greedy_files(lengths, chunks, first, size):
+    """What a worker's run is cut by: its records' lengths, read a chunk at a time, give the files the
+    greedy fill makes, whatever the chunks."""
+    from shuffle_big.outputs.sized_shards import SizeCuts
+
+    records = [b"x" * (n - 1) + b"\n" for n in lengths]
+    parts = [min(first, len(records)), len(records) - min(first, len(records))]
+    cutter = SizeCuts(Layout("{split}-{i}", parse_splits(f"a={parts[0]},b=rest"), shard_size=size), len(records))
+    at, counts, sizes = 0, {}, {}
+    for cut in sorted(c for c in chunks if c < len(lengths)) + [len(lengths)]:
+        for file, n, nbytes in cutter.take(np.array(lengths[at:cut], dtype=np.uint64)):
+            counts[file] = counts.get(file, 0) + n
+            sizes[file] = sizes.get(file, 0) + nbytes
+        at = cut
+    cutter.finish()
+    expected = greedy_files(records, parts, size)
+    assert [f.records for f in cutter.files] == [f.count(b"\n") for f in expected]
+    assert [counts.get(i, 0) for i in range(len(cutter.files))] == [f.records for f in cutter.files]
+    assert [sizes.get(i, 0) for i in range(len(cutter.files))] == [len(f) for f in expected]

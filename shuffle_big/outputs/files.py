@@ -266,14 +266,15 @@ def copy_through(path: str, write) -> None:
             write(chunk)
 
 
-def sendfile_all(fd: int, path: str, name: str) -> int:
-    """Append all of file ``path`` to descriptor ``fd`` in the kernel; the bytes sent. ``name``: the target's."""
+def sendfile_all(fd: int, path: str, name: str, start: int = 0, length: int | None = None) -> int:
+    """Append file ``path`` (``length`` bytes of it from ``start``; None: to its end) to descriptor ``fd``
+    in the kernel; the bytes sent. ``name``: the target's."""
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        offset = 0
+        end = os.fstat(f.fileno()).st_size if length is None else start + length
+        offset = start
         try:
-            while offset < size:
-                sent = os.sendfile(fd, f.fileno(), offset, size - offset)
+            while offset < end:
+                sent = os.sendfile(fd, f.fileno(), offset, end - offset)
                 if not sent:
                     break
                 offset += sent
@@ -281,7 +282,7 @@ def sendfile_all(fd: int, path: str, name: str) -> int:
             raise
         except OSError as err:
             raise describe_os_error(f"error writing '{name}'", err) from None
-    return offset
+    return offset - start
 
 
 def open_target(path: str | None, level: int | None = None) -> Target:

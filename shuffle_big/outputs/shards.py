@@ -93,16 +93,26 @@ class ShardedOutput(CommitOnSuccess):
             start += file.records
         return found
 
-    def append_piece(self, file: int, path: str, nbytes: int) -> None:
-        """Append a piece (records already in the file's form, compressed by its name) to file ``file``."""
+    def append_piece(self, file: int, path: str, nbytes: int, start: int | None = None) -> None:
+        """Append a piece (records already in the file's form, compressed by its name) to file ``file``:
+        all of ``path``, or (``start``) ``nbytes`` of it from there."""
         while self._current is None or len(self._done) < file:
             self._next_shard()
         assert self._current is not None
-        self._current.append_run(path, nbytes)
+        if start is None:
+            self._current.append_run(path, nbytes)
+        else:
+            self._current.append_range(path, start, nbytes)
         self.bytes_written += nbytes
 
     def append_run(self, path: str, nbytes: int) -> None:
         raise AssertionError("a sharded output takes runs by copy_from")
+
+    def measures_runs(self) -> bool:
+        return False  # its files hold counts of records: ``cuts``
+
+    def cut_lengths(self, lengths: np.ndarray) -> list[Cut]:
+        raise AssertionError("cut by counts: cuts()")
 
     def _next_shard(self) -> Output:
         if self.files is None:

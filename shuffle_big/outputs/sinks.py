@@ -53,8 +53,15 @@ class Sink(Protocol):
         """For records ``first .. first + records - 1`` of the permutation, the pieces a worker may write
         for ``append_piece``: one for each file of a laid-out output they fall in. None: not laid out."""
 
-    def append_piece(self, file: int, path: str, nbytes: int) -> None:
-        """Append a piece written as ``cuts`` said to file ``file``; pieces arrive in output order."""
+    def append_piece(self, file: int, path: str, nbytes: int, start: int | None = None) -> None:
+        """Append a piece written as ``cuts`` said to file ``file``; pieces arrive in output order.
+        ``start``: the piece is ``nbytes`` of ``path`` from there, in the file's form (a plain file's)."""
+
+    def measures_runs(self) -> bool:
+        """Does it cut workers' runs by their records' lengths (``cut_lengths``), not by counts (``cuts``)?"""
+
+    def cut_lengths(self, lengths: np.ndarray) -> list[Cut]:
+        """The pieces of the next run, whose records have ``lengths``, for ``append_piece``."""
 
     def commit(self) -> None: ...
 
@@ -81,6 +88,12 @@ class Cut:
     file: int
     records: int
     form: RunForm
+    nbytes: int | None = None  # their bytes, when the cut was made by lengths (``cut_lengths``)
+
+    @property
+    def as_is(self) -> bool:
+        """Are the records in the run already as its file holds them (plain, no -z, not fingerprinted)?"""
+        return self.form.compression is None and self.form.codec.identity and not self.form.verify
 
 
 class CommitOnSuccess:
@@ -156,8 +169,26 @@ class Output(CommitOnSuccess):
     def cuts(self, first: int, records: int) -> None:
         return None
 
-    def append_piece(self, file: int, path: str, nbytes: int) -> None:
+    def append_piece(self, file: int, path: str, nbytes: int, start: int | None = None) -> None:
         raise AssertionError("a single output takes no pieces")
+
+    def append_range(self, path: str, start: int, nbytes: int) -> None:
+        """Append ``nbytes`` of a local file from ``start``: records already in this output's form, which
+        is plain (no compression): in the kernel where it can be."""
+        fd = self.target.fd
+        if fd is None:
+            with open(path, "rb") as f:
+                f.seek(start)
+                self.target.write(f.read(nbytes))
+        else:
+            sendfile_all(fd, path, self.name, start, nbytes)
+        self.bytes_written += nbytes
+
+    def measures_runs(self) -> bool:
+        return False
+
+    def cut_lengths(self, lengths: np.ndarray) -> list[Cut]:
+        raise AssertionError("a single output is not cut")
 
     def finish(self) -> None:
         """Complete the output (a compressor's trailer, the close); ``publish`` makes it appear."""

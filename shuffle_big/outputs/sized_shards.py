@@ -15,38 +15,126 @@ import numpy as np
 
 from ..core.fingerprint import Fingerprint
 from ..core.records import NEWLINE, Buffer, Codec, record_ends
-from .layout import Layout
+from .compression import compression_for
+from .layout import Layout, OutputFile
 from .shards import ShardedOutput
-from .sinks import Cut
+from .sinks import Cut, Output, RunForm
+
+
+class SizeCuts:
+    """Where ``--shard-size`` cuts the output, from its records' lengths alone: each split into files of at
+    most ``size`` bytes of records, each filled before the next is begun, as ``split -C`` fills them; a
+    record longer than ``size`` has a file of its own. ``files``: those begun so far, in output order."""
+
+    def __init__(self, layout: Layout, total: int) -> None:
+        assert layout.shard_size is not None
+        self.layout, self.size = layout, layout.shard_size
+        self.parts = layout.parts(total)  # each split's name and records
+        self.files: list[OutputFile] = []
+        self._split = -1  # index in ``parts`` of the split being cut
+        self._split_left = 0  # its records still to come
+        self._shard = 0  # files begun in this split
+        self._filled = 0  # bytes of records in its last file (0: none begun, or a new one due)
+
+    def room(self) -> tuple[int, int]:
+        """Bytes and records the file being filled can still take (0, 0 if the next record begins another)."""
+        if self._shard == 0 or self._split_left == 0:
+            return 0, 0
+        return self.size - self._filled, self._split_left
+
+    def take(self, lengths: np.ndarray) -> list[tuple[int, int, int]]:
+        """The next records, of ``lengths``, as pieces: (file, records, bytes), in order."""
+        pieces: list[tuple[int, int, int]] = []
+        ends = np.cumsum(lengths, dtype=np.int64)
+        taken = done = 0
+        while taken < len(ends):
+            while self._split_left == 0:
+                self._next_split()
+            if self._shard == 0:
+                self._new_file()
+            ends_here = ends[taken : taken + self._split_left] - done
+            fits = int(np.searchsorted(ends_here, self.size - self._filled, side="right"))
+            if not fits:
+                if self._filled:
+                    self._new_file()  # the next record begins the next file
+                    continue
+                fits = 1  # longer than a file may be: a file of its own
+            nbytes = int(ends_here[fits - 1])
+            self._put(fits, nbytes)
+            pieces.append((len(self.files) - 1, fits, nbytes))
+            taken, done = taken + fits, done + nbytes
+        return pieces
+
+    def advance(self, records: int, nbytes: int) -> None:
+        """Records known to fit the file being filled (``room``) go into it."""
+        self._put(records, nbytes)
+
+    def _put(self, records: int, nbytes: int) -> None:
+        self._filled += nbytes
+        self._split_left -= records
+        last = self.files[-1]
+        self.files[-1] = OutputFile(last.path, last.split, last.records + records)
+
+    def _new_file(self) -> None:
+        split = self.parts[self._split][0]
+        self.files.append(OutputFile(self.layout.name(split, self._shard), split, 0))
+        self._shard += 1
+        self._filled = 0
+
+    def _next_split(self) -> None:
+        """End the split being cut (an empty one still gets its file) and begin the next."""
+        if self._split >= 0 and self._shard == 0:
+            self._new_file()
+        if self._split + 1 == len(self.parts):
+            raise AssertionError("more records than expected")
+        self._split += 1
+        self._split_left, self._shard, self._filled = self.parts[self._split][1], 0, 0
+
+    def finish(self) -> None:
+        """Begin the files of the splits that have none yet (no records are left for them)."""
+        while self._split + 1 < len(self.parts):
+            self._next_split()
+        if self._shard == 0:
+            self._new_file()
 
 
 class SizedShards(ShardedOutput):
-    """``--shard-size``: each split cut into files of at most ``size`` bytes of records, each file filled
-    before the next is begun, as ``split -C`` fills them; a record longer than ``size`` has a file of its
-    own (the ``--header`` lines come on top). Cut here, as the records come, in output order.
+    """``--shard-size``: the output cut into files where ``SizeCuts`` says, from the records' lengths.
 
-    Records may arrive cut anywhere (a run copied in chunks, a record longer than a block in pieces):
-    the start of a record waits (``_Partial``) until its end tells its length, then goes where that
-    length puts it.
+    Records written here (``write``) may arrive cut anywhere (a run copied in chunks, a record longer
+    than a block in pieces): the start of a record waits (``_Partial``) until its end tells its length,
+    then goes where that length puts it. Workers' runs are cut by their lengths (``cut_lengths``) into
+    pieces the workers write, each appended to its file (``append_piece``).
     """
 
     def __init__(self, layout: Layout, codec: Codec = NEWLINE, fingerprint: Fingerprint | None = None,
                  level: int | None = None) -> None:
         super().__init__(layout, codec, fingerprint, level)
-        assert layout.shard_size is not None
-        self.size = layout.shard_size
-        self._parts: list[tuple[str | None, int]] | None = None
-        self._split = -1  # index in ``_parts`` of the split being written
-        self._split_left = 0  # its records still to come
-        self._shard = 0  # files begun in this split
-        self._filled = 0  # bytes of records in the open file
+        self.sizes: SizeCuts | None = None
         self._partial: _Partial | None = None  # the start of a record not yet whole
 
     def expect(self, records: int) -> None:
-        self._parts = self.layout.parts(records)
+        self.sizes = SizeCuts(self.layout, records)
+        self.files = self.sizes.files  # grows as the cuts are found
 
     def cuts(self, first: int, records: int) -> list[Cut] | None:
-        return None  # where a file ends depends on the lengths of the records before: cut here
+        return None  # where a file ends depends on the lengths of the records before: ``cut_lengths``
+
+    def measures_runs(self) -> bool:
+        return True
+
+    def cut_lengths(self, lengths: np.ndarray) -> list[Cut]:
+        """Cuts of the next run of records, of ``lengths``: a piece for each file it reaches."""
+        sizes = self._sizes()
+        verify = self.fingerprint is not None
+        return [
+            Cut(file, records, RunForm(self.codec, verify, compression_for(sizes.files[file].path, self.level)), nbytes)
+            for file, records, nbytes in sizes.take(lengths)
+        ]
+
+    def _sizes(self) -> SizeCuts:
+        assert self.sizes is not None, "expect() must be called before records are written"
+        return self.sizes
 
     def write(self, data: Buffer, ends: np.ndarray | None = None) -> None:
         if self.fingerprint is not None:
@@ -65,20 +153,10 @@ class SizedShards(ShardedOutput):
             return
         data = memoryview(data)[end:]
         found = record_ends(data)
-        done = taken = 0  # bytes and records of ``data`` written
-        while taken < len(found):
-            while self._split_left == 0:
-                self._next_split()
-            ends_here = found[taken : taken + self._split_left] - done
-            fits = int(np.searchsorted(ends_here, self.size - self._filled, side="right"))
-            if not fits:
-                if self._filled:
-                    self._new_file()  # the next record begins the next file
-                    continue
-                fits = 1  # longer than a file may be: a file of its own
-            cut = int(ends_here[fits - 1])
-            self._put(data[done : done + cut], fits)
-            done, taken = done + cut, taken + fits
+        done = 0
+        for file, _, nbytes in self._sizes().take(np.diff(found, prepend=0)):
+            self._to(file).write(data[done : done + nbytes])
+            done += nbytes
         if done < len(data):
             self._partial = _Partial()
             self._partial.add(data[done:])
@@ -86,69 +164,40 @@ class SizedShards(ShardedOutput):
     def _all_in_the_open_file(self, data: bytes, start: int) -> bool:
         """Write the whole records of ``data[start:]`` (holding back the start of one) if they all go to
         the open file: the usual case, told by two scans in C rather than by every record's end."""
-        if self._current is None or self._split_left == 0:
+        room, records_left = self._sizes().room()
+        if self._current is None or not records_left:
             return False
-        whole = data.rfind(b"\n", start) + 1
-        if whole - start > self.size - self._filled or (records := data.count(b"\n", start)) > self._split_left:
+        whole = max(data.rfind(b"\n", start) + 1, start)  # no newline after ``start``: nothing whole
+        if whole - start > room or (records := data.count(b"\n", start)) > records_left:
             return False
-        self._put(memoryview(data)[start:whole], records)
+        self._sizes().advance(records, whole - start)
+        self._current.write(memoryview(data)[start:whole])
         if whole < len(data):
             self._partial = _Partial()
-            self._partial.add(memoryview(data)[max(whole, start):])
+            self._partial.add(memoryview(data)[whole:])
         return True
 
-    def _put(self, data: Buffer, records: int) -> None:
-        if self._current is None:
-            self._new_file()
+    def _to(self, file: int) -> Output:
+        """The open file, after opening those up to ``file``."""
+        while self._current is None or len(self._done) < file:
+            self._next_shard()
         assert self._current is not None
-        self._current.write(data)
-        self._filled += len(data)
-        self._split_left -= records
+        return self._current
 
     def _place_partial(self) -> None:
         """The record held in ``_partial``, now whole, to the file its length puts it in."""
         partial, self._partial = self._partial, None
         assert partial is not None
-        while self._split_left == 0:
-            self._next_split()
-        if self._filled and self._filled + partial.length > self.size:
-            self._new_file()
+        [(file, _, _)] = self._sizes().take(np.array([partial.length]))
+        out = self._to(file)
         for piece in partial.pieces():
-            self._put(piece, 0)
-        self._split_left -= 1
-
-    def _close_file(self) -> None:
-        self._close()
-        self._filled = 0
-
-    def _new_file(self) -> None:
-        assert self._parts is not None, "expect() must be called before records are written"
-        self._close_file()
-        split = self._parts[self._split][0]
-        self._open(self.layout.name(split, self._shard), split)
-        self._shard += 1
-
-    def _next_split(self) -> None:
-        """End the split being written (an empty one still gets its file) and begin the next."""
-        assert self._parts is not None, "expect() must be called before records are written"
-        if self._split >= 0 and self._shard == 0:
-            self._new_file()
-        self._close_file()
-        if self._split + 1 == len(self._parts):
-            raise AssertionError("more records than expected")
-        self._split += 1
-        self._split_left, self._shard = self._parts[self._split][1], 0
+            out.write(piece)
 
     def commit(self) -> None:
-        if self._parts is None:
+        if self.sizes is None:
             self.expect(0)
-        assert self._parts is not None
-        while self._split + 1 < len(self._parts):
-            self._next_split()
-        if self._shard == 0:
-            self._new_file()
-        self._close_file()
-        self._publish()
+        self._sizes().finish()
+        super().commit()
 
     def abort(self) -> None:
         if self._partial is not None:

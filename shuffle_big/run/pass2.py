@@ -13,17 +13,23 @@ Each returns the most passes a bucket took (2: no bucket was split again).
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from typing import cast
+
 from ..core.records import Codec
 from ..outputs.files import AtomicFile
+from ..outputs.sinks import Cut
 from ..progress import Meter
 from ..storage import fs
 from ..storage.frames import remove_parts
+from ..storage.lengths import read_lengths
 from .buckets import Buckets, group_buckets, order_bucket
 from .job import Job
 from .pool import Pool, each_done
 from .tasks import (
     AtOffset,
     BucketRef,
+    CutTask,
     Destination,
     NewRun,
     OrderResult,
@@ -32,6 +38,7 @@ from .tasks import (
     Remote,
     keeps_inputs,
     placement,
+    run_cut,
     run_order,
 )
 
@@ -81,6 +88,8 @@ def _order_at_offsets(job: Job, buckets: Buckets, pool: Pool, target: AtomicFile
 def _order_streamed(job: Job, buckets: Buckets, pool: Pool) -> int:
     """Workers order runs of buckets into temp files; they are copied out in key order."""
     order = [(task, pool.submit(run_order, task)) for task in _tasks(job, buckets, None)]
+    if any(isinstance(task.dest, NewRun) and task.dest.measured for task, _ in order):
+        return _order_measured(job, buckets, pool, order)
     passes = 1
     with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
         for task, future in order:
@@ -99,6 +108,55 @@ def _order_streamed(job: Job, buckets: Buckets, pool: Pool) -> int:
             fs.remove(value.out_path)
             meter.to(job.out.bytes_written)
     return passes
+
+
+def _order_measured(job: Job, buckets: Buckets, pool: Pool, order: list[tuple[OrderTask, Future]]) -> int:
+    """Runs cut by their records' lengths (--shard-size): as each run is ordered, in key order, the sink says
+    where its files begin in it. Plain files take their ranges of the run as they are, in the kernel;
+    others (compressed, -z, --verify) get pieces a worker cuts the run into, in their form. Pieces are
+    appended to their files in order."""
+    cutting: list[tuple[CutTask, Future]] = []
+    passes = 1
+    where = placement(job.temp, job.executor.retries)
+    with Meter(job.progress, "pass 2", sum(buckets.nbytes)) as meter:
+        for i, (task, future) in enumerate(order):
+            value = pool.result(future)
+            passes = max(passes, _took(job, task, value))
+            measured = value.out_path + ".lengths"
+            cuts = _merged([cut for chunk in read_lengths(measured) for cut in job.out.cut_lengths(chunk)])
+            fs.remove(measured)
+            if all(cut.as_is for cut in cuts) and not cutting:  # nothing queued before it: append it now
+                start = 0
+                for cut in cuts:
+                    job.out.append_piece(cut.file, value.out_path, cast(int, cut.nbytes), start)
+                    start += cast(int, cut.nbytes)
+                fs.remove(value.out_path)
+                meter.to(job.out.bytes_written)
+                continue
+            work = CutTask(value.out_path, tuple(cuts), f"c{i}", where)
+            cutting.append((work, pool.submit(run_cut, work)))
+        for work, future in cutting:
+            value = pool.result(future)
+            if value.fingerprint is not None and job.verifier is not None:
+                job.verifier.written.merge(value.fingerprint)
+            for cut, (path, nbytes) in zip(work.cuts, value.pieces):
+                job.out.append_piece(cut.file, path, nbytes)
+                fs.remove(path)
+            fs.remove(work.run)
+            meter.to(job.out.bytes_written)
+    return passes
+
+
+def _merged(cuts: list[Cut]) -> list[Cut]:
+    """``cuts`` with consecutive ones for the same file made one (a run's lengths are read in chunks)."""
+    out: list[Cut] = []
+    for cut in cuts:
+        if out and out[-1].file == cut.file:
+            last = out[-1]
+            out[-1] = Cut(cut.file, last.records + cut.records, cut.form, (last.nbytes or 0) + (cut.nbytes or 0))
+        else:
+            out.append(cut)
+    return out
 
 
 def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
@@ -121,7 +179,8 @@ def _tasks(job: Job, buckets: Buckets, at: str | None) -> list[OrderTask]:
             for b in run
         )
         # a new run stays internal: the parent's output translates and checks it as it copies it out
-        dest: Destination = NewRun(f"o{i}", form) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
+        measured = job.out.measures_runs() and not isinstance(where, Remote)  # through an object store: cut here
+        dest: Destination = NewRun(f"o{i}", form, measured) if at is None else AtOffset(at, offsets[run[0]], job.out.name, codec, verify)
         cuts = None if at is not None or isinstance(where, Remote) else job.out.cuts(firsts[run[0]], firsts[run[-1] + 1] - firsts[run[0]])
         if cuts:  # a laid-out output: pieces, uploads aside (an object store's runs come back whole)
             dest = Pieces(f"o{i}", tuple(cuts))

@@ -36,11 +36,13 @@ from ..core.records import NEWLINE, Buffer, Codec
 from ..core.weights import Sample, Weighting
 from ..errors import describe_os_error
 from ..inputs.reader import RecordReader, Segment
+from ..outputs.files import copy_through
 from ..outputs.shards import PieceWriter
 from ..outputs.sinks import Cut, RunForm, outgoing
 from ..storage import fs
 from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
+from ..storage.lengths import RecordLengths
 from ..storage.rawio import pwrite_all
 from ..storage.sample_keys import SampleKeys
 from ..storage.tempspace import TempSpace
@@ -218,6 +220,7 @@ class NewRun:
 
     name: str
     form: RunForm | None = None
+    measured: bool = False  # also each record's length, in ``name.lengths`` (to cut the run by: --shard-size)
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,7 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
     compression = form.compression if isinstance(form, RunForm) else None
     size = sum(b.nbytes for b in task.buckets)  # in output form too: -z's swap keeps lengths
     compressor = compression.compressor(size) if compression is not None else None
+    lengths = RecordLengths(out_path + ".lengths") if isinstance(dest, NewRun) and dest.measured else None
 
     def put(data: Buffer) -> None:
         nonlocal at
@@ -291,6 +295,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
             raise describe_os_error(error, err) from None
 
     def write(data: Buffer, ends: np.ndarray | None = None) -> None:
+        if lengths is not None:
+            lengths.add(data, ends)
         data = outgoing(data, fingerprint, codec, ends)
         put(data if compressor is None else compressor.compress(data))
 
@@ -301,6 +307,8 @@ def _order(task: OrderTask, directory: str, out_path: str, offset: int | None, e
         return OrderResult(passes, fingerprint.value if fingerprint else None, out_path)
     finally:
         os.close(fd)
+        if lengths is not None:
+            lengths.close()
 
 
 def _order_buckets(task: OrderTask, directory: str, write: Callable[[Buffer, np.ndarray | None], None]) -> int:
@@ -314,15 +322,42 @@ def _order_buckets(task: OrderTask, directory: str, write: Callable[[Buffer, np.
 
 def _order_pieces(task: OrderTask, directory: str, dest: Pieces) -> OrderResult:
     """Write the buckets in order as ``dest``'s pieces, each a new file in ``directory``."""
-    verify = any(cut.form.verify for cut in dest.cuts)
-    pieces = PieceWriter(os.path.join(directory, dest.name), dest.cuts, Fingerprint() if verify else None)
+    return _pieces(os.path.join(directory, dest.name), dest.cuts, lambda write: _order_buckets(task, directory, write))
+
+
+def _pieces(prefix: str, cuts: tuple[Cut, ...], feed: Callable[[Callable[[Buffer, np.ndarray | None], None]], int]) -> OrderResult:
+    """The records ``feed`` writes (returning the passes it took), cut into a new file ``prefix.N`` per cut."""
+    verify = any(cut.form.verify for cut in cuts)
+    pieces = PieceWriter(prefix, cuts, Fingerprint() if verify else None)
     try:
-        passes = _order_buckets(task, directory, pieces.write)
+        passes = feed(pieces.write)
         pieces.close()
     finally:
         pieces.abandon()
     fingerprint = pieces.fingerprint.value if pieces.fingerprint else None
     return OrderResult(passes, fingerprint, "", tuple(pieces.written))
+
+
+@dataclass(frozen=True)
+class CutTask:
+    """Cut a run a pass-2 task wrote (internal form, measured) into a piece for each ``Cut``, in its form:
+    the parent says where the cuts fall (from the run's lengths: --shard-size), a worker writes them."""
+
+    run: str
+    cuts: tuple[Cut, ...]
+    name: str
+    where: Placement
+
+
+def run_cut(task: CutTask) -> OrderResult:
+    """Write ``task``'s pieces, each a new file; the run is left for the engine to remove."""
+
+    def feed(write: Callable[[Buffer, np.ndarray | None], None]) -> int:
+        copy_through(task.run, write)
+        return 1
+
+    with _workspace(task.where, "cut") as directory:
+        return _pieces(os.path.join(directory, task.name), task.cuts, feed)
 
 
 def keeps_inputs(where: Placement) -> bool:
