@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+import zstandard
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'shuffle-big[dask]')")
 
@@ -56,6 +57,30 @@ def test_shards_on_the_cluster(cluster, long_line_corpus, tmp_path):
     shuffle([str(long_line_corpus)], str(local / "p{i}"), memory=16 << 20, seed=6, jobs=2, shards=3)
     for i in range(3):
         assert (tmp_path / f"p{i}").read_bytes() == (local / f"p{i}").read_bytes()
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_weights_splits_and_sized_shards_on_the_cluster(cluster, long_line_corpus, tmp_path, store):
+    """Issue #14's options together, on the cluster (a local temp directory, or one through a store, where
+    the sample's keys are uploaded and the parent cuts the sized shards): the local engine's files."""
+    small = tmp_path / "small.txt"
+    small.write_bytes(numbered_lines(30_000))
+    options = {"seed": 8, "weights": "1.5,0.3", "header": 1, "splits": "v=500,t=rest", "shard_size": 3 << 20}
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    (tmp_path / "out").mkdir()
+    shuffle([str(long_line_corpus), str(small)], str(tmp_path / "out" / "{split}-{i}.zst"), memory=16 << 20,
+            temp_dir=f"local://{temp}" if store else str(temp), cluster=cluster, verify=True, **options)
+    local = tmp_path / "local"
+    local.mkdir()
+    shuffle([str(long_line_corpus), str(small)], str(local / "{split}-{i}.zst"), memory=64 << 20, jobs=1, **options)
+    names = sorted(p.name for p in local.iterdir())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names and len(names) > 3
+    unpack = zstandard.ZstdDecompressor()
+    for name in names:
+        ours, theirs = ((d / name).read_bytes() for d in (tmp_path / "out", local))
+        assert unpack.stream_reader(ours, read_across_frames=True).read() == unpack.stream_reader(theirs, read_across_frames=True).read()
+    assert list(temp.iterdir()) == []
 
 
 @pytest.mark.parametrize("store", [False, True])

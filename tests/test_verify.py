@@ -123,3 +123,16 @@ def test_values_of_different_hashers_are_never_added():
     fp = Fingerprint()
     with pytest.raises(ShuffleError, match="a worker hashed records with xxh64-0, this process with"):
         fp.merge((1, 1, "xxh64-0"))
+
+
+def test_a_piece_without_a_record_end_waits_for_its_end():
+    """A worker cutting a run in chunks hands over a piece of a long record with no end in it (and an empty
+    ``ends``): it is held until its end comes, as if given whole."""
+    import numpy as np
+
+    whole, pieces = Fingerprint(), Fingerprint()
+    whole.update(b"a\n" + b"x" * 100 + b"\nb\n")
+    pieces.update(b"a\n", np.array([2]))
+    pieces.update(b"x" * 60, np.empty(0, dtype=np.int64))
+    pieces.update(b"x" * 40 + b"\nb\n")
+    assert pieces.value == whole.value

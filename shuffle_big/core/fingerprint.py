@@ -81,7 +81,7 @@ class Fingerprint:
         ``ends``: where the records of ``data`` end, when the caller knows
         (whole records only); saves looking for the newlines.
         """
-        if ends is None or self._partial:
+        if ends is None or self._partial or not len(ends):  # no end given: a piece of a record, perhaps
             ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
             if not len(ends):
                 self._partial += data
