@@ -48,12 +48,17 @@ def shuffle(
     """Shuffle the lines of ``inputs`` into ``output`` (a path or URL; None is stdout).
 
     An input is a path (``-`` is stdin; gzip and zstd files are decompressed),
-    ``Lines`` or a ``NumberRange``. How to shuffle is a ``ShuffleConfig``, or
-    its fields as keywords (``memory``, ``seed``, ``jobs``, ``head``,
-    ``repeat``, ``sep``, ``header``, ``recursive``, ``verify``, ``shards``, ``shard_lines``, ``shard_size``, ``splits``, ``temp_dir``,
-    ``compress_level``, ``progress``), which override ``config``'s. With ``shards``, ``output``
+    ``Lines`` or a ``NumberRange``; a tuple or list of them is one operand (as
+    the command's ``--files-from`` list), which ``weights`` weighs as one. How
+    to shuffle is a ``ShuffleConfig``, or its fields as keywords (``memory``,
+    ``seed``, ``jobs``, ``head``, ``repeat``, ``sep``, ``header``,
+    ``recursive``, ``verify``, ``shards``, ``shard_lines``, ``shard_size``,
+    ``splits``, ``weights``, ``manifest``, ``temp_dir``, ``compress_level``,
+    ``progress``), which override ``config``'s. With ``shards``, ``output``
     names the files: a pattern with ``{i}``, or a directory; with ``splits``
-    (``"valid=1000,train=rest"``), a pattern with ``{split}``. ``cluster``: a
+    (``"valid=1000,train=rest"``), a pattern with ``{split}``. ``weights``
+    (``"2,0.5"``): one per operand. ``manifest``: a JSON file describing the
+    run and its files, written once they are published. ``cluster``: a
     connected ``DaskCluster`` to run the tasks on instead of local processes;
     ``memory`` is then the budget of each worker. Raises ShuffleError for
     problems a user can fix (ConfigError, also a ValueError, for options

@@ -254,11 +254,6 @@ def _expected_size(f: BinaryIO, head: bytes, size: int) -> int:
     return hint if hint >= size else size * TYPICAL_RATIO
 
 
-def probe_all(sources: list[Source], sep: bytes = b"\n", recursive: bool = False) -> list[InputInfo]:
-    """Each input looked at once; with ``recursive``, a directory is first replaced by the files under it."""
-    return [probe(source, sep) for _, source in operand_sources(sources, recursive)]
-
-
 def operand_sources(operands: Sequence[Operand], recursive: bool = False) -> list[tuple[int, Source]]:
     """The inputs ``operands`` name, each with the index of its operand: a tuple of sources (a
     ``--files-from`` list) is one operand, and with ``recursive`` so is a directory (the files under it)."""
