@@ -70,3 +70,32 @@ def test_a_missing_bucket_is_a_clear_error_and_is_not_created(s3, tmp_path):
         b"The specified bucket does not exist\n"
     assert not fs.exists("nobucket")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_weights_splits_sized_shards_and_a_manifest_in_a_bucket(s3, tmp_path):
+    """#14's options with everything on the store: the sample's keys go through it, the parent cuts the
+    sized shards, the files are read back from it for the manifest (kept there too), and checked again."""
+    fs, env = s3
+    fs.pipe("bkt/w/a.txt", numbered_lines(200_000))
+    fs.pipe("bkt/w/b.txt", numbered_lines(50_000, 2))
+    proc = cli("--engine", "dask", "-j", 2, "-m", "16M", "--seed", 5, "-T", "s3://bkt/tmp3", "--weights", "1.5,0.2",
+               "--split", "v=100,t=rest", "--shard-size", "1M", "-o", "s3://bkt/w/out/{split}-{i}.gz",
+               "--manifest", "s3://bkt/w/out/manifest.json", "s3://bkt/w/a.txt", "s3://bkt/w/b.txt", env=env)
+    assert proc.returncode == 0, proc.stderr
+    local = tmp_path / "out"
+    local.mkdir()
+    cli("--seed", 5, "--weights", "1.5,0.2", "--split", "v=100,t=rest", "--shard-size", "1M",
+        "-o", local / "{split}-{i}.gz", _local(fs, "bkt/w/a.txt", tmp_path), _local(fs, "bkt/w/b.txt", tmp_path), check=True)
+    names = sorted(p.name for p in local.iterdir())
+    stored = sorted(p.rsplit("/", 1)[1] for p in _objects(fs) if p.startswith("bkt/w/out/"))
+    assert stored == sorted([*names, "manifest.json"])
+    assert all(gzip.decompress(fs.cat(f"bkt/w/out/{n}")) == gzip.decompress((local / n).read_bytes()) for n in names)
+    checked = cli("--check-manifest", "s3://bkt/w/out/manifest.json", env=env)
+    assert checked.returncode == 0 and f"all {len(names)} files match".encode() in checked.stderr
+    assert not [p for p in _objects(fs) if "tmp3" in p]
+
+
+def _local(fs, key: str, tmp_path):
+    path = tmp_path / key.rsplit("/", 1)[1]
+    path.write_bytes(fs.cat(key))
+    return path
