@@ -54,6 +54,27 @@ def test_clean_temp_removes_only_dead_owners_of_this_host(temp_dir):
     assert alive.exists() and other_host.exists() and unrelated.exists()
 
 
+def test_the_sweep_touches_only_this_users_real_directories(tmp_path, temp_dir):
+    """On a shared /tmp anyone can plant ``shuffle-big.<dead pid>.x``: a symlink to a directory of the
+    victim's is neither followed nor removed, and another user's directory is left alone (issue #16)."""
+    victim = tmp_path / "precious"
+    victim.mkdir()
+    (victim / "owner").write_text(socket.gethostname() + "\n")
+    (victim / "data").write_bytes(b"keep me")
+    planted = temp_dir / f"shuffle-big.{_dead_pid()}.sym"
+    planted.symlink_to(victim)
+    theirs = _leftover(temp_dir, _dead_pid())
+    mine = _leftover(temp_dir, _dead_pid())
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.chown(theirs, 65534, 65534)  # nobody's
+    proc = cli("--clean-temp", "-T", temp_dir, check=True)
+    assert proc.stderr == f"shuffle-big: removed {1 if as_root else 2} stale temporary director{'y' if as_root else 'ies'}\n".encode()
+    assert planted.is_symlink() and (victim / "data").read_bytes() == b"keep me"
+    assert not mine.exists()
+    assert theirs.exists() == as_root
+
+
 def test_remove_tree_outlasts_a_task_still_writing(tmp_path):
     """A task of a shared cluster may still add a few files while the run removes its temp dir."""
     from shuffle_big.storage.tempspace import remove_tree

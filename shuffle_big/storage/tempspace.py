@@ -4,8 +4,10 @@ The directory is created only when data must spill to disk, is private
 (mode 0700), named ``shuffle-big.<pid>.*`` so leftovers of a killed run are
 recognisable, and removed on success, error and interruption. A run that was
 killed with SIGKILL cannot clean up: the next run that spills to the same
-parent removes directories whose owner process is gone (same host only), and
-``shuffle-big --clean-temp`` does it on demand.
+parent removes directories whose owner process is gone (same host only, and
+only real directories of the same user: not a symlink, not another user's
+directory on a shared ``/tmp``), and ``shuffle-big --clean-temp`` does it on
+demand.
 
 ``-T`` may also be a URL (``s3://bucket/tmp``) for a cluster whose workers
 share no filesystem: each run then has a directory there too (``remote``),
@@ -22,6 +24,7 @@ import resource
 import secrets
 import shutil
 import socket
+import stat
 import tempfile
 import time
 
@@ -51,8 +54,29 @@ def _alive(pid: int) -> bool:
         return True  # no /proc: take its word
 
 
+def _ours(path: str) -> bool:
+    """Is ``path`` a real directory (not a symlink to one) of this user's? On a shared ``/tmp`` anyone can
+    make ``shuffle-big.<pid>.x`` or a symlink by that name: only our own directories are looked into."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+
+
+def _owner_host(path: str) -> str | None:
+    """The host named in a temp dir's owner file (not followed if it is a symlink), None if unreadable."""
+    try:
+        fd = os.open(os.path.join(path, OWNER_FILE), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd) as f:
+        return f.read(256).strip()
+
+
 def stale_dirs(parent: str) -> list[str]:
-    """Temp dirs of earlier runs on this host whose process is gone (killed by SIGKILL, a crash, a reboot)."""
+    """This user's temp dirs of earlier runs on this host whose process is gone (killed by SIGKILL, a crash,
+    a reboot)."""
     host = socket.gethostname()
     found = []
     try:
@@ -62,15 +86,10 @@ def stale_dirs(parent: str) -> list[str]:
     for name in names:
         m = _NAME.match(name)
         path = os.path.join(parent, name)
-        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+        if not m or int(m.group(1)) == os.getpid() or not _ours(path) or _alive(int(m.group(1))):
             continue
-        try:
-            with open(os.path.join(path, OWNER_FILE)) as f:
-                if f.read().strip() != host:
-                    continue
-        except OSError:
-            continue
-        found.append(path)
+        if _owner_host(path) == host:
+            found.append(path)
     return found
 
 
