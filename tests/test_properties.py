@@ -10,7 +10,10 @@ two-pass, recursive splits, long records streamed on their own.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
+from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 from helpers import records, reference_order
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 
 from shuffle_big.core.plan import make_plan
 from shuffle_big.core.records import Codec
+from shuffle_big.core.weights import Weighting, sample_size
 from shuffle_big.inputs.sources import MAGIC_BYTES, InputInfo, is_compressed, probe
 from shuffle_big.modes.head import write_head
 from shuffle_big.outputs.layout import Layout
@@ -128,3 +132,47 @@ def test_head_is_the_start_of_the_permutation(recs, terminated, sep, header, see
         full = reference_order(data, seed, sep, header)
         top = len(records(data, sep)[:header])
         assert out.read_bytes() == b"".join(records(full, sep)[: top + n])
+
+
+def run_weighted(texts: list[bytes], weights: tuple[Fraction, ...], seed: int, plan) -> bytes:
+    """The engine over ``texts`` (one input each) with ``weights``, as shuffle() runs it."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i, text in enumerate(texts):
+            paths.append(Path(d) / f"in{i}")
+            paths[-1].write_bytes(text)
+        out = Path(d) / "out"
+        weighting = Weighting(weights, tuple(range(len(texts))))
+        with TempSpace(d) as temp, Output(str(out)) as sink:
+            job = Job(plan, seed, temp, sink, local_executor(1), ShuffleResult(seed=seed), Options(),
+                      max_open_files=plan.max_buckets + 64, weighting=weighting)
+            run_shuffle(job, [probe(str(p)) for p in paths])
+        assert not [p for p in Path(d).iterdir() if p.name.startswith("shuffle-big.")]
+        return out.read_bytes()
+
+
+WEIGHTS = st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(1, 2), Fraction(1), Fraction(3, 2), Fraction(2), Fraction(9, 4)])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=3),
+    weights=st.lists(WEIGHTS, min_size=3, max_size=3),
+    seed=st.integers(0, 2**63 - 1),
+    capacity=st.integers(16, 4096),
+    block=st.integers(1, 600),
+    piece=st.integers(1, 64),
+    buckets=st.integers(2, 32),
+)
+def test_weights_give_the_same_bytes_on_any_plan(sizes, weights, seed, capacity, block, piece, buckets):
+    """Copies and samples through two-pass, recursive splits and pieces, as in memory; each line there
+    floor(w) or ceil(w) times, exactly round(frac(w) n) of them the extra time."""
+    texts = [b"".join(b"%d:%d:%s\n" % (i, j, b"y" * (j % 50)) for j in range(n)) for i, n in enumerate(sizes)]
+    chosen = tuple(weights[: len(texts)])
+    whole = run_weighted(texts, chosen, seed, make_plan(64 << 20))
+    assert run_weighted(texts, chosen, seed, tiny_plan(capacity, block, piece, buckets)) == whole
+    counts = Counter(whole.splitlines())
+    for i, (n, w) in enumerate(zip(sizes, chosen)):
+        seen = [counts[b"%d:%d:%s" % (i, j, b"y" * (j % 50))] for j in range(n)]
+        assert set(seen) <= {math.floor(w), math.ceil(w)}
+        assert sum(seen) == math.floor(w) * n + sample_size(w, n)

@@ -130,7 +130,9 @@ def _weighed(job: Job, infos: list[InputInfo], size: int | None) -> int | None:
 def _too_big(job: Job, size: int | None, held: Held) -> bool:
     """Known input size projected (with keys) beyond what memory can hold?"""
     plan = job.plan
-    return size is not None and plan.cost(size, int(size * held.nrecords / held.nbytes)) > plan.capacity
+    if size is None or not held.nbytes:  # nothing held yet (a weight of 0 holds none)
+        return False
+    return plan.cost(size, int(size * held.nrecords / held.nbytes)) > plan.capacity
 
 
 def _estimate(job: Job, size: int | None, per_record: float, check_space: bool) -> tuple[float, float]:
