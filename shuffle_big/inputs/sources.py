@@ -178,7 +178,23 @@ def standard_input() -> BinaryIO:
     return sys.stdin.buffer
 
 
-class _UntilEnd:
+class _Reads:
+    """A stream made of its ``read``: ``readinto`` (what ISA-L's gzip reader calls) reads through it, and
+    closing it leaves whatever it reads from open (its owner closes that)."""
+
+    def read(self, n: int = -1) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+class _UntilEnd(_Reads):
     """A terminal, read until it first says end of file and never again.
 
     A terminal's end of file (Ctrl-D) is not sticky: a buffered reader that
@@ -201,14 +217,6 @@ class _UntilEnd:
                 chunks.append(chunk)
                 got += len(chunk)
         return b"".join(chunks)
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        pass
 
 
 def _not_a_file(path: str) -> ShuffleError:
@@ -326,7 +334,7 @@ def check_unchanged(snap: dict[str, fs.Stat]) -> None:
             raise ShuffleError(f"input '{path}' changed while being read ({change}): shuffle a copy that is not being written to")
 
 
-class _Prefixed:
+class _Prefixed(_Reads):
     """A stream whose first bytes were already read (to sniff the format)."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
@@ -341,14 +349,6 @@ class _Prefixed:
             return head
         head, self.head = self.head, b""
         return head + self.rest.read(-1 if n < 0 else n - len(head))
-
-    def readinto(self, buffer) -> int:  # what ISA-L's gzip reader calls
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        pass  # the caller owns ``rest``
 
 
 class _Numbers:
