@@ -7,8 +7,11 @@ their final offsets of a plain output file; ``_order_streamed`` has workers
 write runs to temp files (or objects), copied to the output in key order
 (for a compressed output, each compressed by its worker and appended as is;
 for an output laid out in files, ``--split``/``--shards``, cut by the worker
-into a piece for each file it reaches, in that file's form, appended as is).
-Each returns the most passes a bucket took (2: no bucket was split again).
+into a piece for each file it reaches, in that file's form, appended as is;
+for ``--shard-size``, whose files end where the lengths before say,
+``_order_measured``: each run comes with its records' lengths, the sink
+says where its files begin, and each file takes its range or a piece a
+worker cuts). Each returns the most passes a bucket took (2: no bucket was split again).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """After pass 1 of a run with ``--weights``: which records the fractional weights take, and the counts.
 
 Pass 1 counted each input's records and put aside the keys of every sampled
-copy. Two reads of those (``SampleDraw``) find each operand's threshold and
+copy. Reads of those (two, or more for a large sample in little memory:
+``SampleDraw``) find each operand's threshold and
 what dropping the records above it takes from each bucket, so pass 2 knows
 every bucket's final size (and so every offset) before it writes a byte.
 """
@@ -80,8 +81,7 @@ def written_per_input(weighting: Weighting | None, lines: Sequence[int], draw: S
     if weighting is None:
         return list(lines)
     kept = draw.kept_per_input if draw is not None else np.zeros(len(lines), dtype=np.int64)
-    return [int(w.numerator // w.denominator) * n + int(k) for w, n, k in zip(weighting.weights, lines, kept)]
-
+    return [weighting.whole(i) * n + int(k) for i, (n, k) in enumerate(zip(lines, kept))]
 
 
 def subset(records: Records, which: np.ndarray) -> Records:
