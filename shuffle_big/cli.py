@@ -102,7 +102,7 @@ class SizeType(click.ParamType):
 @click.option(
     "--weights", metavar="W1,W2,...", default=None,
     help="One weight per FILE (a directory with -R, and the --files-from list, count as one): W copies of each of its "
-    "lines, a fraction of a copy being a uniform sample (2.5: two copies and half of a third; 0.1: a 10%% sample; 0: none).",
+    "lines, a fraction of a copy being a uniform sample (2.5: two copies and half of a third; 0.1: a 10% sample; 0: none).",
 )
 @click.option(
     "--shards", type=click.IntRange(min=1), default=None, metavar="N",
