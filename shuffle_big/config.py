@@ -15,7 +15,7 @@ from typing import cast
 from .core.plan import MIN_MEMORY, Plan
 from .core.weights import parse_weights
 from .errors import ConfigError, ShuffleError
-from .outputs.layout import Layout, Split, parse_splits
+from .outputs.layout import Layout, Split, parse_splits, sharding_options
 from .sizes import default_memory, format_size, total_ram
 
 
@@ -74,15 +74,15 @@ class ShuffleConfig:
             raise ConfigError(f"--compress-level is 1 to 9 for gzip, 1 to 22 for zstd, not {self.compress_level}")
         if self.verify and (self.repeat or self.head is not None):
             raise ConfigError(f"--verify checks a whole shuffle; it cannot be combined with {'-r' if self.repeat else '-n'}")
-        given = [name for name, value in self._shardings() if value is not None]
+        given = self._shardings()
         if len(given) > 1:
             raise ConfigError(f"{given[0]} and {given[1]} cannot be combined: they say how to cut the files two ways")
         if self.repeat and self.head is None and self.layout_options:
             option = "--split" if self.splits else given[0]
             raise ConfigError(f"{option} with -r needs -n: an endless stream cannot be split into files")
 
-    def _shardings(self) -> list[tuple[str, int | None]]:
-        return [("--shards", self.shards), ("--shard-lines", self.shard_lines), ("--shard-size", self.shard_size)]
+    def _shardings(self) -> list[str]:
+        return sharding_options(self.shards, self.shard_lines, self.shard_size)
 
     def check_output(self, output: str | None) -> None:
         """What ``-o`` must be for these options (ShuffleError saying why not), before any input is read."""
@@ -93,7 +93,7 @@ class ShuffleConfig:
 
     def layout(self, output: str | None) -> Layout:
         """The files ``-o`` names under ``--split`` and the sharding options (ShuffleError for a bad name)."""
-        option = "--split" if self.splits else next(name for name, value in self._shardings() if value is not None)
+        option = "--split" if self.splits else self._shardings()[0]
         if output in (None, "-"):
             names = "a name with {split} in it" if self.splits else "a directory, or a name with {i} in it"
             raise ShuffleError(f"{option} needs -o: {names}")
@@ -102,7 +102,7 @@ class ShuffleConfig:
     @property
     def layout_options(self) -> bool:
         """Is the output laid out in several files (``--split``, ``--shards``, ``--shard-lines``)?"""
-        return bool(self.splits) or any(value is not None for _, value in self._shardings())
+        return bool(self.splits) or bool(self._shardings())
 
     @property
     def clamped(self) -> bool:

@@ -112,6 +112,12 @@ class OutputFile:
     records: int
 
 
+def sharding_options(shards: int | None, shard_lines: int | None, shard_size: int | None) -> list[str]:
+    """The sharding options given, by their names on the command line (at most one may be)."""
+    given = {"--shards": shards, "--shard-lines": shard_lines, "--shard-size": shard_size}
+    return [name for name, value in given.items() if value is not None]
+
+
 @dataclass(frozen=True)
 class Layout:
     """How ``-o``, ``--split``, ``--shards`` and ``--shard-lines`` lay the output out in files."""
@@ -137,7 +143,7 @@ class Layout:
         if split is not None and "{split" not in pattern:
             raise ShuffleError(f"--split needs -o to name the files with {{split}} in it, like 'data/{{split}}.jsonl' (got '{self.pattern}')")
         if self.sharded and "{i" not in pattern:
-            option = "--shards" if self.shards is not None else "--shard-lines" if self.shard_lines is not None else "--shard-size"
+            option = sharding_options(self.shards, self.shard_lines, self.shard_size)[0]
             raise ShuffleError(f"{option} needs -o to be a directory or a name with {{i}} in it, like out-{{i:05d}}.txt (got '{self.pattern}')")
         try:
             return pattern.format(split=split, i=i)
