@@ -153,6 +153,31 @@ def test_a_long_line_is_copied_too(tmp_path, temp_dir):
     assert {b"L" * 100 in s for s in sampled} == {True, False}  # the long line is sampled like any other
 
 
+def test_pass_1_stores_little_more_than_the_sample_and_scatters_again_if_that_was_short(sources, tmp_path, monkeypatch):
+    """With workers, a fraction's lines far above where its threshold can fall are not stored (weight
+    0.1: ~12% of the lines reach the buckets); a band too narrow (a test's: never by the odds) leaves out
+    a line the sample keeps, and pass 1 runs again storing all: the same bytes, verified, header on top."""
+    from shuffle_big.core import weights
+    from shuffle_big.run import engine
+
+    a, b = sources
+    args = {"weights": "0.1,1", "seed": 4, "header": 1, "verify": True}
+    whole = tmp_path / "whole.txt"
+    shuffle([str(a), str(b)], str(whole), memory=256 << 20, **args)
+    stored, scatters = [], []
+    settle, scatter = engine.settle, engine.scatter_parallel
+    monkeypatch.setattr(engine, "settle", lambda job, found, names: (stored.append(sum(found.records.nbytes)), settle(job, found, names))[1])
+    monkeypatch.setattr(engine, "scatter_parallel", lambda *a, **k: (scatters.append(k.get("leave_out", True)), scatter(*a, **k))[1])
+    out = tmp_path / "out.txt"
+    shuffle([str(a), str(b)], str(out), memory=16 << 20, jobs=2, **args)
+    assert out.read_bytes() == whole.read_bytes() and scatters == [True]
+    assert stored[0] < 0.15 * a.stat().st_size + b.stat().st_size  # of a, ~12% stored
+    monkeypatch.setattr(weights, "BAND_SIGMAS", -3.0)  # below the fraction: short for sure
+    stored.clear(), scatters.clear()
+    shuffle([str(a), str(b)], str(out), memory=16 << 20, jobs=2, **args)
+    assert out.read_bytes() == whole.read_bytes() and scatters == [True, False]
+
+
 # -- statistics: copies land independently, a fraction's sample is uniform --
 
 def copy_distance_p(positions: list[tuple[int, int]], total: int, bins: int = 20) -> float:

@@ -126,6 +126,24 @@ class Sample:
         return keep
 
 
+# Pass 1 may leave out a sampled copy's line whose sample hash is far above where the threshold can
+# fall: for the i-th such line it has seen of an input, the fraction plus BAND_SIGMAS standard
+# deviations of the fraction of i lines, plus 2/i for the rounding (the threshold of n >= i lines has
+# one of n/i times that spread). The threshold is found on every line's hash all the same; a run whose
+# threshold lands above a line left out (odds far below 1e-30) scatters again, leaving none out.
+BAND_SIGMAS = 12.0
+
+
+def band(weight: Fraction, seen: np.ndarray, sigmas: float = BAND_SIGMAS) -> np.ndarray:
+    """For the ``seen``-th lines (1-based) of an input's sampled copy: the sample hash below which each is
+    stored (uint64; 2**64 - 1 and above: all)."""
+    f = float(weight - math.floor(weight))
+    i = seen.astype(np.float64)
+    bound = f + sigmas * np.sqrt(f * (1 - f) / i) + 2 * (sigmas > 0) / i
+    below_one = np.minimum(bound, 1 - 2.0**-53)  # so that the product fits 64 bits
+    return np.where(bound >= 1, np.uint64(2**64 - 1), (below_one * 2.0**64).astype(np.uint64))
+
+
 def sample_hashes(keys: np.ndarray, seed: int) -> np.ndarray:
     """The sample hash of each record by key: a bijection of the key, keyed independently of it."""
     return keys_of(keys, derive_keys(seed, "sample"))
@@ -170,6 +188,7 @@ class SampleDraw:
         self.dropped_records = np.zeros(1 << bits, dtype=np.int64)
         self.kept_per_input = np.zeros(weighting.inputs, dtype=np.int64)
         self.kept_hashes = 0  # sum mod 2**64 of the hashes of the records kept (--verify), when given
+        self.least_left_out = [2**64] * groups  # per operand: the smallest sample hash pass 1 did not store
 
     @property
     def narrowing(self) -> bool:
@@ -212,19 +231,28 @@ class SampleDraw:
             self.prefix_bits[g] += step
             self.counts[g] = None
 
-    def classify(self, keys: np.ndarray, lengths: np.ndarray, hashes: np.ndarray | None = None) -> None:
+    def classify(
+        self, keys: np.ndarray, lengths: np.ndarray, hashes: np.ndarray | None = None, stored: np.ndarray | None = None,
+    ) -> None:
         """The last read: records below their operand's bin stay, above it go; in it, are held to decide.
-        ``hashes``: the records' (``--verify``), summed over those kept."""
+        ``hashes``: the records' (``--verify``), summed over those kept; ``stored``: which pass 1 stored
+        (all if None): only those are dropped from a bucket."""
         if hashes is None:
             hashes = np.zeros(len(keys), dtype=np.uint64)
+        kept_by_pass1 = np.ones(len(keys), dtype=bool) if stored is None else stored.astype(bool)
         groups, sample, top = self._located(keys)
+        out = ~kept_by_pass1
+        for g in np.unique(groups[out]):
+            self.least_left_out[g] = min(self.least_left_out[g], int(sample[out & (groups == g)].min()))
         prefix = np.array(self.prefix, dtype=np.int64)[groups]
-        below, at, gone = top < prefix, top == prefix, top > prefix
+        below, at, gone = top < prefix, top == prefix, (top > prefix) & kept_by_pass1  # what is not stored goes unseen
         self._keep(keys[below], hashes[below])
         self._drop(keys[gone], lengths[gone])
         for g in np.unique(groups[at]):
             mine = at & (groups == g)
-            self.close[g].append(np.stack([sample[mine], keys[mine], lengths[mine].astype(np.uint64), hashes[mine]]))
+            self.close[g].append(np.stack([
+                sample[mine], keys[mine], lengths[mine].astype(np.uint64), hashes[mine], kept_by_pass1[mine].astype(np.uint64),
+            ]))
 
     def _keep(self, keys: np.ndarray, hashes: np.ndarray) -> None:
         slots = slot_of(positions_of(keys, self.mix), self.weighting.inputs, self.weighting.copies)
@@ -244,9 +272,10 @@ class SampleDraw:
         """Each operand's threshold: the largest sample hash it keeps (None: it keeps none)."""
         thresholds: list[int | None] = []
         for g, need in enumerate(self.need):
-            close = np.concatenate(self.close[g], axis=1) if self.close[g] else np.empty((4, 0), dtype=np.uint64)
+            close = np.concatenate(self.close[g], axis=1) if self.close[g] else np.empty((5, 0), dtype=np.uint64)
             order = np.argsort(close[0])
             keep, gone = order[:need], order[need:]
+            gone = gone[close[4][gone] == 1]  # only what pass 1 stored is in a bucket to lose
             if need:
                 thresholds.append(int(close[0][keep[-1]]))
             else:  # all below the bin, none in it: just below its first hash
@@ -256,3 +285,8 @@ class SampleDraw:
             self._drop(close[1][gone], close[2][gone])
         self.sample = Sample(self.weighting, self.seed, tuple(thresholds))
         return self.sample
+
+    @property
+    def short(self) -> bool:
+        """Did pass 1 leave out a line the sample keeps (its hash at most its operand's threshold)?"""
+        return any(t is not None and left <= t for t, left in zip(self.sample.thresholds, self.least_left_out))

@@ -19,16 +19,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..core.fingerprint import Fingerprint
 from ..core.gather import release_free_memory
 from ..core.order import order_frames
 from ..inputs.ranges import frames_to_cut
 from ..inputs.sources import InputInfo, check_unchanged, display_name, planned_size, snapshot
+from ..storage.frames import remove_parts
 from .buckets import Buckets
 from .job import Job
 from .pass1 import Held, read_here, scatter_parallel
 from .pass2 import order_buckets
 from .pool import Pool
-from .sampling import settle
+from .sampling import LeftOut, settle
 
 
 def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
@@ -39,10 +41,9 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
     if planned is not None and planned > plan.capacity:
         with _started(job) as pool:
             with result.timed("pass 1"):
-                found = scatter_parallel(job, infos, planned, pool)
+                buckets, header = _scatter(job, infos, planned, pool)
                 check_unchanged(snap)
-                buckets = settle(job, found, _names(infos))
-                assert isinstance(buckets, Buckets)
+            job.out.write_header(header)
             with result.timed("pass 2"):
                 _pass2(job, buckets, pool)
                 _verify(job)
@@ -72,6 +73,23 @@ def run_shuffle(job: Job, infos: list[InputInfo]) -> None:
             with _started(job) as pool:
                 _pass2(job, records, pool)
         _verify(job)
+
+
+def _scatter(job: Job, infos: list[InputInfo], planned: int, pool: Pool) -> tuple[Buckets, bytes]:
+    """Pass 1 by the workers, and what the weights take of it, and the header; a sample that needs a line
+    pass 1 left out (it never does but by odds far below 1e-30) scatters again, storing every line."""
+    try:
+        found = scatter_parallel(job, infos, planned, pool)
+        buckets = settle(job, found, _names(infos))
+    except LeftOut:
+        for parts in found.records.parts:  # type: ignore[union-attr]
+            remove_parts(parts)
+        if job.verifier is not None:
+            job.verifier.read = Fingerprint()
+        found = scatter_parallel(job, infos, planned, pool, leave_out=False)
+        buckets = settle(job, found, _names(infos))
+    assert isinstance(buckets, Buckets)
+    return buckets, found.header
 
 
 def _names(infos: list[InputInfo]) -> list[str]:

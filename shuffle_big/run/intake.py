@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..core.fingerprint import Fingerprint, record_hashes
+from ..core.gather import gather
 from ..core.keys import derive_keys, input_base, input_bits, key_of, keys_of
-from ..core.records import Block, LongRecord, lengths_of, record_ends, record_starts, tapped
-from ..core.weights import Weighting
+from ..core.records import Block, LongRecord, Records, ends_of, lengths_of, record_ends, record_starts, tapped
+from ..core.weights import Weighting, band, sample_hashes
 from ..errors import ShuffleError
 from ..storage.buckets import FileBuckets
 from ..storage.sample_keys import SampleKeys
@@ -31,10 +32,13 @@ class Intake:
 
     def __init__(
         self, inputs: int, seed: int, weighting: Weighting | None = None, aside: SampleKeys | None = None,
-        fingerprint: Fingerprint | None = None,
+        fingerprint: Fingerprint | None = None, leave_out: float | None = None,
     ) -> None:
         self.inputs = inputs
+        self.seed = seed
         self.mix = derive_keys(seed)
+        self.leave_out = leave_out  # store a sampled copy's lines only below weights.band of these sigmas
+        self._sampled_seen = [0] * inputs  # lines of each input's sampled copy seen so far
         self.weighting = weighting
         self.aside = aside  # where a sampled copy's keys go (required when the weighting samples)
         self.fingerprint = fingerprint  # --verify's read side, with weights
@@ -54,8 +58,9 @@ class Intake:
         sampled = w.sampled_copy(index)
         return index, [(w.base(index, c) + offset, c == sampled) for c in range(w.copies_of(index))]
 
-    def block(self, block: Block) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The block's record ends, and the keys of each of its copies (none for a weight of 0)."""
+    def block(self, block: Block) -> tuple[np.ndarray, list[Records]]:
+        """The block's record ends, and each of its copies as records to store (none for a weight of 0;
+        a sampled copy's left-out lines not among them)."""
         ends = record_ends(block.data) if block.ends is None else block.ends
         index, copies = self._copies(block.start, len(block.data))
         self.lines[index] += len(ends)
@@ -64,13 +69,32 @@ class Intake:
         if self.fingerprint is not None:
             hashes = record_hashes(block.data, ends)
             self.fingerprint.add(int(hashes.sum(dtype=np.uint64)), len(ends), self._whole(index))
-        keys = []
+        lengths = lengths_of(ends)
+        out = []
         for start, sampled in copies:
-            keys.append(keys_of(record_starts(start, ends), self.mix))
-            if sampled:
-                assert self.aside is not None
-                self.aside.add(keys[-1], lengths_of(ends), hashes)
-        return ends, keys
+            keys = keys_of(record_starts(start, ends), self.mix)
+            if not sampled:
+                out.append(Records(block.data, keys, lengths))
+                continue
+            assert self.aside is not None
+            stored = self._stored(index, keys)
+            self.aside.add(keys, lengths, hashes, stored)
+            if stored is None or stored.all():
+                out.append(Records(block.data, keys, lengths))
+            elif stored.any():
+                which = np.flatnonzero(stored)
+                data, _ = gather(block.data, ends, which)
+                out.append(Records(data, keys[which], lengths[which]))
+        return ends, out
+
+    def _stored(self, index: int, keys: np.ndarray) -> np.ndarray | None:
+        """Which lines of input ``index``'s sampled copy (keyed ``keys``) to store; None: all."""
+        if self.leave_out is None:
+            return None
+        assert self.weighting is not None
+        seen = self._sampled_seen[index] + np.arange(1, len(keys) + 1)
+        self._sampled_seen[index] += len(keys)
+        return sample_hashes(keys, self.seed) < band(self.weighting.weights[index], seen, self.leave_out)
 
     def _whole(self, index: int) -> int:
         return self.weighting.whole(index) if self.weighting is not None else 1
@@ -103,9 +127,9 @@ def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, intake: Intake,
     """Scatter the copies of the records read from the input into ``sink``."""
     for item in items:
         if isinstance(item, Block):
-            ends, copies = intake.block(item)
-            for keys in copies:
-                sink.add_block(item.data, ends, keys)
+            _, copies = intake.block(item)
+            for data, keys, lengths in copies:
+                sink.add_block(data, ends_of(lengths), keys)
         else:
             long_keys = intake.long(item)
             if long_keys:

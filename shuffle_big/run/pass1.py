@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..core import weights
 from ..core.fingerprint import Fingerprint
 from ..core.plan import make_plan
-from ..core.records import Block, Records, ends_of, lengths_of
+from ..core.records import Block, Records, ends_of
 from ..inputs.ranges import file_runs
 from ..inputs.reader import RecordReader, read_header
 from ..inputs.sources import InputInfo, input_size, planned_size, records_per_byte
@@ -94,12 +95,11 @@ def read_here(job: Job, infos: list[InputInfo]) -> Read:
         items = iter(reader)
         for item in items:
             if isinstance(item, Block):
-                ends, copies = intake.block(item)
-                lengths = lengths_of(ends)
-                for keys in copies:
-                    held.blocks.append(Records(item.data, keys, lengths))
-                    held.nbytes += len(item.data)
-                    held.nrecords += len(ends)
+                _, copies = intake.block(item)
+                for copy in copies:
+                    held.blocks.append(copy)
+                    held.nbytes += len(copy.data)
+                    held.nrecords += len(copy.keys)
                 tick()
                 if plan.fits(held.nbytes, held.nrecords) and not _too_big(job, size, held):
                     continue
@@ -163,14 +163,15 @@ def _spill(
     return Buckets([[p] for p in parts], sink.nbytes.tolist(), sink.nrecords.tolist(), sink.bits, sink.count)
 
 
-def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) -> Read:
+def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool, leave_out: bool = True) -> Read:
     """Scatter files (``size`` bytes as read, guessed for compressed ones) in runs of whole records, a task
-    per worker: plain files cut into byte ranges, compressed ones whole. The header is written here first."""
+    per worker: plain files cut into byte ranges, compressed ones whole; the header is read here.
+    ``leave_out``: a sampled copy's lines far above where its threshold can fall are not stored (files can
+    be read again if that was wrong: ``sampling.LeftOut``)."""
     options, sep = job.options, job.options.sep
     start, header = 0, b""
     if options.header:
         header, start = read_header(infos[0].source, options.header, sep, infos[0].size)
-        job.out.write_header(header)
         if job.verifier is not None:
             job.verifier.read.update(header)
     per_record = records_per_byte(infos[0].source, sep)
@@ -187,7 +188,7 @@ def scatter_parallel(job: Job, infos: list[InputInfo], size: int, pool: Pool) ->
     tasks = [
         ScatterTask(
             tuple(segs), where, f"s{i}", bits, job.worker_budget, job.seed, job.max_open_files, sep,
-            job.verifier is not None, len(infos), job.weighting,
+            job.verifier is not None, len(infos), job.weighting, weights.BAND_SIGMAS if leave_out else None,
         )
         for i, segs in enumerate(file_runs(infos, runs, sep, start))
     ]

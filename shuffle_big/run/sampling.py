@@ -25,6 +25,11 @@ from .job import InputCount, Job
 from .pass1 import Held, Read
 
 
+class LeftOut(Exception):
+    """Pass 1 left out a line the sample keeps (odds far below 1e-30, or a test's narrow band): scatter again,
+    storing every line."""
+
+
 def settle(job: Job, found: Read, names: Sequence[str]) -> Held | Buckets:
     """The records pass 1 found, less those the fractional weights do not take; each input's counts
     (``names``: the inputs') go to ``job.result``."""
@@ -34,6 +39,8 @@ def settle(job: Job, found: Read, names: Sequence[str]) -> Held | Buckets:
         bits = records.consumed if isinstance(records, Buckets) else 0
         draw = draw_sample(weighting, job.seed, found.lines, found.aside, bits, job.plan.capacity)
         remove_parts(found.aside)
+        if draw.short:
+            raise LeftOut
         if job.verifier is not None:  # the records the sample keeps go in, as read
             job.verifier.read.add(draw.kept_hashes, int(draw.kept_per_input.sum()))
     written = written_per_input(weighting, found.lines, draw)
@@ -67,11 +74,11 @@ def draw_sample(
     the key bits of pass 1's buckets, to say what each loses; ``memory``: about what it may hold."""
     draw = SampleDraw(weighting, seed, lines, bits, memory)
     while draw.narrowing:
-        for keys, _, _ in read_sample_keys(aside):
+        for keys, _, _, _ in read_sample_keys(aside):
             draw.count(keys)
         draw.narrow()
-    for keys, lengths, hashes in read_sample_keys(aside):
-        draw.classify(keys, lengths, hashes)
+    for keys, lengths, hashes, stored in read_sample_keys(aside):
+        draw.classify(keys, lengths, hashes, stored)
     draw.finish()
     return draw
 

@@ -112,6 +112,7 @@ class ScatterTask:
     verify: bool = False
     inputs: int = 1  # the run's inputs (the segments' positions say which of them each is)
     weighting: Weighting | None = None  # --weights
+    leave_out: float | None = None  # store a sampled copy's lines only below weights.band of these sigmas
 
 
 class ScatterResult(NamedTuple):
@@ -161,7 +162,7 @@ def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] 
     samples = task.weighting is not None and task.weighting.samples
     aside_path = os.path.join(directory, f"{task.name}.sampled") if samples else None
     with FileBuckets(directory, task.name, 0, task.bits, plan) as sink, _maybe(aside_path) as aside:
-        intake = Intake(task.inputs, task.seed, task.weighting, aside, seen if weighed else None)
+        intake = Intake(task.inputs, task.seed, task.weighting, aside, seen if weighed else None, task.leave_out)
         feed(reader, sink, intake, tick)
     return ScatterResult(
         list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), seen.value if seen else None,

@@ -31,12 +31,15 @@ class SampleKeys:
         except OSError as err:
             raise describe_os_error("cannot write to temporary directory", err) from None
 
-    def add(self, keys: np.ndarray, lengths: np.ndarray, hashes: np.ndarray | None = None) -> None:
+    def add(self, keys: np.ndarray, lengths: np.ndarray, hashes: np.ndarray | None = None, stored: np.ndarray | None = None) -> None:
         columns = [keys.astype(np.uint64, copy=False), lengths.astype(np.uint64, copy=False)]
         if hashes is not None:
             columns.append(hashes.astype(np.uint64, copy=False))
+        if stored is not None:
+            columns.append(stored.astype(np.uint8, copy=False))
+        flags = (hashes is not None) | (stored is not None) << 1
         try:
-            writev_all(self._fd, [COUNT.pack(len(keys), hashes is not None), *columns])
+            writev_all(self._fd, [COUNT.pack(len(keys), flags), *columns])
         except OSError as err:
             raise describe_os_error("cannot write to temporary directory", err) from None
 
@@ -52,7 +55,7 @@ class SampleKeys:
         self.close()
 
 
-Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # keys, lengths, hashes (with --verify)
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]  # keys, lengths, hashes, stored
 
 
 def read_sample_keys(parts: Sequence[PartRef]) -> Iterator[Chunk]:
@@ -73,12 +76,13 @@ def read_sample_keys(parts: Sequence[PartRef]) -> Iterator[Chunk]:
 
 def _chunks(f, size: int) -> Iterator[Chunk]:
     while size > 0:
-        n, hashed = COUNT.unpack(_exact(f, COUNT.size))
+        n, flags = COUNT.unpack(_exact(f, COUNT.size))
         keys = np.frombuffer(_exact(f, 8 * n), dtype=np.uint64)
         lengths = np.frombuffer(_exact(f, 8 * n), dtype=np.uint64)
-        hashes = np.frombuffer(_exact(f, 8 * n), dtype=np.uint64) if hashed else None
-        size -= COUNT.size + (24 if hashed else 16) * n
-        yield keys, lengths, hashes
+        hashes = np.frombuffer(_exact(f, 8 * n), dtype=np.uint64) if flags & 1 else None
+        stored = np.frombuffer(_exact(f, n), dtype=np.uint8) if flags & 2 else None
+        size -= COUNT.size + (16 + 8 * (flags & 1) + (flags >> 1)) * n
+        yield keys, lengths, hashes, stored
 
 
 def _exact(f, n: int) -> bytes:
