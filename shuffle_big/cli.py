@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import NoReturn
 
 import click
@@ -26,6 +25,7 @@ import click
 from . import __version__
 from .config import ShuffleConfig, weights_count_error
 from .core.plan import MIN_MEMORY
+from .core.weights import as_number
 from .errors import ConfigError, ShuffleError
 from .gnu_syntax import Command, number_range, once, prog, smallest_count
 from .outputs.compression import compression_for
@@ -363,7 +363,7 @@ def _format_stats(result, seconds: float, style: str) -> str:
         "peak_rss": {"parent": parent, "largest_worker": worker},
         "seconds": {**{k: round(v, 3) for k, v in result.seconds.items()}, "total": round(seconds, 3)},
         "inputs": [
-            {"path": i.name, "lines": i.read, "weight": _number(i.weight), "lines_written": i.written} for i in result.inputs
+            {"path": i.name, "lines": i.read, "weight": as_number(i.weight), "lines_written": i.written} for i in result.inputs
         ],
     }
     if style == "json":
@@ -371,7 +371,7 @@ def _format_stats(result, seconds: float, style: str) -> str:
     times = ", ".join(f"{name} {secs:.2f} s" for name, secs in stats["seconds"].items())
     inputs = [
         f"shuffle-big: stats: input '{i.name}': {i.read} lines read, {i.written} written"
-        + (f" (weight {_number(i.weight)})" if i.weight != 1 else "")
+        + (f" (weight {as_number(i.weight)})" if i.weight != 1 else "")
         for i in result.inputs[:MAX_INPUTS_LISTED]
     ]
     if len(result.inputs) > MAX_INPUTS_LISTED:
@@ -384,10 +384,6 @@ def _format_stats(result, seconds: float, style: str) -> str:
         f"shuffle-big: stats: {times}",
     ])
 
-
-def _number(weight: Fraction) -> int | float:
-    """A weight as JSON and people write it: 2, 0.5."""
-    return int(weight) if weight.denominator == 1 else float(weight)
 
 
 def _cluster(engine: str, scheduler: str | None, jobs: int):

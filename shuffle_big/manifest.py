@@ -28,6 +28,7 @@ from .config import ShuffleConfig
 from .core.fingerprint import Fingerprint, hasher
 from .core.gather import release_free_memory
 from .core.records import Codec
+from .core.weights import as_number
 from .errors import ShuffleError, describe_os_error
 from .inputs.sources import CorruptInput, decoded
 from .run.job import ShuffleResult
@@ -81,10 +82,6 @@ def describe_file(path: str, sep: bytes = b"\n") -> dict[str, Any]:
     }
 
 
-def _number(x: Fraction) -> int | float:
-    return int(x) if x.denominator == 1 else float(x)
-
-
 def _relative(path: str, manifest: str) -> str:
     if fs.is_url(path) or fs.is_url(manifest):
         return path
@@ -103,7 +100,7 @@ def options_of(config: ShuffleConfig, output: str | None) -> dict[str, Any]:
     splits = config.splits
     return {
         "output": output,
-        "weights": None if config.weights is None else [_number(Fraction(w)) for w in config.weights],
+        "weights": None if config.weights is None else [as_number(Fraction(w)) for w in config.weights],
         "split": None if not splits else ",".join(str(s) for s in splits),
         "shards": config.shards, "shard_lines": config.shard_lines, "shard_size": config.shard_size,
         "zero_terminated": config.sep == b"\0", "header": config.header,
@@ -142,7 +139,7 @@ def write_manifest(
         "seed": result.seed,
         "options": options_of(config, output),
         "inputs": [
-            {"path": i.name, "lines": i.read, "bytes": i.nbytes, "weight": _number(i.weight), "lines_taken": i.written}
+            {"path": i.name, "lines": i.read, "bytes": i.nbytes, "weight": as_number(i.weight), "lines_taken": i.written}
             for i in result.inputs
         ],
         "outputs": outputs,

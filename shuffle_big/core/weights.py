@@ -42,6 +42,11 @@ def parse_weights(text: str) -> tuple[Fraction, ...]:
     return tuple(weights)
 
 
+def as_number(weight: Fraction) -> int | float:
+    """A weight as people (and JSON) write it: 2, 0.5."""
+    return int(weight) if weight.denominator == 1 else float(weight)
+
+
 def sample_size(weight: Fraction, n: int) -> int:
     """Records the fractional part of ``weight`` takes of ``n``: ``round(frac(weight) * n)``, halves up."""
     return math.floor((weight - math.floor(weight)) * n + Fraction(1, 2))
@@ -113,14 +118,19 @@ class Sample:
     seed: int
     thresholds: tuple[int | None, ...]  # per operand: the largest sample hash kept (None: none is)
 
+    @cached_property
+    def _limits(self) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+        """The run's keys, and per operand the largest hash kept and whether any is (asked once per piece)."""
+        limits = np.array([t if t is not None else 0 for t in self.thresholds], dtype=np.uint64)
+        return derive_keys(self.seed), limits, np.array([t is not None for t in self.thresholds], dtype=bool)
+
     def kept(self, keys: np.ndarray) -> np.ndarray:
         """A mask of the records (by key) that stay."""
-        sampled, groups = _sampled(self.weighting, derive_keys(self.seed), keys)
+        mix, limits, takes = self._limits
+        sampled, groups = _sampled(self.weighting, mix, keys)
         keep = ~sampled
         if sampled.any():
             hashes = sample_hashes(keys[sampled], self.seed)
-            limits = np.array([t if t is not None else 0 for t in self.thresholds], dtype=np.uint64)
-            takes = np.array([t is not None for t in self.thresholds], dtype=bool)
             g = groups[sampled]
             keep[sampled] = takes[g] & (hashes <= limits[g])
         return keep

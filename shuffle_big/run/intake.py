@@ -58,9 +58,9 @@ class Intake:
         sampled = w.sampled_copy(index)
         return index, [(w.base(index, c) + offset, c == sampled) for c in range(w.copies_of(index))]
 
-    def block(self, block: Block) -> tuple[np.ndarray, list[Records]]:
-        """The block's record ends, and each of its copies as records to store (none for a weight of 0;
-        a sampled copy's left-out lines not among them)."""
+    def block(self, block: Block) -> list[Records]:
+        """Each of the block's copies as records to store (none for a weight of 0; a sampled copy's
+        left-out lines not among them)."""
         ends = record_ends(block.data) if block.ends is None else block.ends
         index, copies = self._copies(block.start, len(block.data))
         self.lines[index] += len(ends)
@@ -85,7 +85,7 @@ class Intake:
                 which = np.flatnonzero(stored)
                 data, _ = gather(block.data, ends, which)
                 out.append(Records(data, keys[which], lengths[which]))
-        return ends, out
+        return out
 
     def _stored(self, index: int, keys: np.ndarray) -> np.ndarray | None:
         """Which lines of input ``index``'s sampled copy (keyed ``keys``) to store; None: all."""
@@ -127,8 +127,7 @@ def feed(items: Iterable[Block | LongRecord], sink: FileBuckets, intake: Intake,
     """Scatter the copies of the records read from the input into ``sink``."""
     for item in items:
         if isinstance(item, Block):
-            _, copies = intake.block(item)
-            for data, keys, lengths in copies:
+            for data, keys, lengths in intake.block(item):
                 sink.add_block(data, ends_of(lengths), keys)
         else:
             long_keys = intake.long(item)

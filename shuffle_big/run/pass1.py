@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..core import weights
@@ -25,7 +24,7 @@ from ..inputs.sources import InputInfo, input_size, planned_size, records_per_by
 from ..progress import Meter
 from ..storage.buckets import FileBuckets
 from ..storage.frames import HEADER, PartRef, upload
-from ..storage.sample_keys import SampleKeys
+from ..storage.sample_keys import sample_keys_at
 from .buckets import Buckets
 from .intake import Intake, feed
 from .job import Job
@@ -63,14 +62,11 @@ class Read:
     aside: list[PartRef]
 
 
-@contextmanager
-def _aside(job: Job) -> Iterator[SampleKeys | None]:
+def _aside_path(job: Job) -> str | None:
     """A file in temp space for the keys of sampled copies, when the weights sample (none is made else)."""
     if job.weighting is None or not job.weighting.samples:
-        yield None
-        return
-    with SampleKeys(os.path.join(job.temp.local_dir(), job.temp.new_name())) as aside:
-        yield aside
+        return None
+    return os.path.join(job.temp.local_dir(), job.temp.new_name())
 
 
 def read_here(job: Job, infos: list[InputInfo]) -> Read:
@@ -85,7 +81,7 @@ def read_here(job: Job, infos: list[InputInfo]) -> Read:
     )
     held = Held([], 0, 0)
     label = "reading" if size is None or size <= plan.capacity else "pass 1"
-    with Meter(job.progress, label, size) as meter, _aside(job) as aside:
+    with Meter(job.progress, label, size) as meter, sample_keys_at(_aside_path(job)) as aside:
         intake = Intake(len(infos), job.seed, job.weighting, aside, seen if weighed else None)
         put_aside: list[PartRef] = [aside.path] if aside else []
 
@@ -95,8 +91,7 @@ def read_here(job: Job, infos: list[InputInfo]) -> Read:
         items = iter(reader)
         for item in items:
             if isinstance(item, Block):
-                _, copies = intake.block(item)
-                for copy in copies:
+                for copy in intake.block(item):
                     held.blocks.append(copy)
                     held.nbytes += len(copy.data)
                     held.nrecords += len(copy.keys)

@@ -44,7 +44,7 @@ from ..storage.buckets import FileBuckets
 from ..storage.frames import PartRef, upload
 from ..storage.lengths import RecordLengths
 from ..storage.rawio import pwrite_all
-from ..storage.sample_keys import SampleKeys
+from ..storage.sample_keys import sample_keys_at
 from ..storage.tempspace import TempSpace
 from .buckets import Buckets, order_bucket
 from .intake import Intake, feed
@@ -161,22 +161,13 @@ def _scatter(task: ScatterTask, directory: str, progress: Callable[[int], None] 
 
     samples = task.weighting is not None and task.weighting.samples
     aside_path = os.path.join(directory, f"{task.name}.sampled") if samples else None
-    with FileBuckets(directory, task.name, 0, task.bits, plan) as sink, _maybe(aside_path) as aside:
+    with FileBuckets(directory, task.name, 0, task.bits, plan) as sink, sample_keys_at(aside_path) as aside:
         intake = Intake(task.inputs, task.seed, task.weighting, aside, seen if weighed else None, task.leave_out)
         feed(reader, sink, intake, tick)
     return ScatterResult(
         list(sink.paths), sink.nbytes.tolist(), sink.nrecords.tolist(), seen.value if seen else None,
         intake.lines, intake.nbytes, aside_path,
     )
-
-
-@contextmanager
-def _maybe(path: str | None) -> Iterator[SampleKeys | None]:
-    if path is None:
-        yield None
-    else:
-        with SampleKeys(path) as aside:
-            yield aside
 
 
 def merge_scatters(results: list[ScatterResult], bits: int) -> Buckets:

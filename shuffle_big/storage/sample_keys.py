@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -53,6 +54,16 @@ class SampleKeys:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def sample_keys_at(path: str | None) -> Iterator[SampleKeys | None]:
+    """A ``SampleKeys`` writing to ``path``, closed at the end; nothing for None (no weight samples)."""
+    if path is None:
+        yield None
+        return
+    with SampleKeys(path) as aside:
+        yield aside
 
 
 Chunk = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]  # keys, lengths, hashes, stored
